@@ -1,0 +1,89 @@
+# gradus: GNU Makefile. `make`, `make test`, `make test SAN=1`, `make bench`,
+# `make install PREFIX=...`, `make golden`, `make clean`.
+
+PREFIX ?= /usr/local
+CC ?= cc
+SAN ?= 0
+
+PKGS := openblas lapacke
+BUILD := build$(if $(filter 1,$(SAN)),/san,/release)
+
+CFLAGS_BASE := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -fopenmp -Iinclude \
+               $(shell pkg-config --cflags $(PKGS))
+ifeq ($(SAN),1)
+OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+else
+OPT := -O3 -march=native -g
+endif
+CFLAGS ?=
+CFLAGS += $(CFLAGS_BASE) $(OPT)
+LIB_CFLAGS := -fPIC -fvisibility=hidden -DGD_BUILDING_LIBRARY
+LDLIBS := $(shell pkg-config --libs $(PKGS)) -lcjson -lz -lm
+LDFLAGS := -fopenmp $(if $(filter 1,$(SAN)),-fsanitize=address,undefined)
+
+LIB_SRC := $(sort $(wildcard src/*/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+TEST_SRC := $(sort $(wildcard tests/*.c))
+TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
+EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
+BENCHES := $(patsubst bench/%.c,$(BUILD)/bench/%,$(wildcard bench/*.c))
+
+STATIC := $(BUILD)/libgradus.a
+SHARED := $(BUILD)/libgradus.so
+TESTBIN := $(BUILD)/tests/gradus-tests
+
+.PHONY: all lib examples test bench install clean golden
+all: lib examples $(BENCHES)
+lib: $(STATIC) $(SHARED)
+examples: $(EXAMPLES)
+
+$(BUILD)/src/%.o: src/%.c $(wildcard include/*.h src/*/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LIB_CFLAGS) -c $< -o $@
+
+$(STATIC): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(SHARED): $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,libgradus.so.$(word 1,$(subst ., ,$(VERSION))) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(BUILD)/tests/%.o: tests/%.c $(wildcard include/*.h src/*/*.h tests/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(TESTBIN): $(TEST_OBJ) $(STATIC)
+	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC) -lcriterion $(LDLIBS)
+
+$(BUILD)/examples/%: examples/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(STATIC)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
+
+# Criterion forks a process per test; --jobs 2 matches this machine's cores.
+test: $(TESTBIN) $(EXAMPLES)
+	cd tests && ../$(TESTBIN) --jobs 2 $(TEST_ARGS)
+
+bench: $(BENCHES)
+	@for b in $(BENCHES); do $$b || exit 1; done
+
+# Regenerates the PyTorch golden files (needs Debian's python3-torch; CI never runs it).
+golden:
+	/usr/bin/python3 tests/reference/make_golden.py tests/reference
+
+VERSION := $(shell sed -n 's/^\#define GD_VERSION_STRING "\(.*\)"/\1/p' include/gradus.h)
+install: $(STATIC) $(SHARED)
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 include/gradus.h $(DESTDIR)$(PREFIX)/include/
+	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
+	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libgradus.so.$(VERSION)
+	ln -sf libgradus.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgradus.so.$(word 1,$(subst ., ,$(VERSION)))
+	ln -sf libgradus.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgradus.so
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' gradus.pc.in \
+	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gradus.pc
+
+clean:
+	rm -rf build

@@ -1,0 +1,359 @@
+/*
+ * gradus: train neural networks in plain C.
+ *
+ * One public header. Every function that can fail returns a gd_status (GD_OK is 0);
+ * gd_strerror() names the class of error and the handle's *_error() function gives the
+ * detail ("linear 0: input has 784 features, layer expects 512").
+ *
+ * Thread safety: a handle (gd_model, gd_optimizer, gd_rng) may be used by one thread at a
+ * time; distinct handles may be used from distinct threads. Inside one call, gradus uses
+ * OpenMP and OpenBLAS threads; their number is process-wide (gd_set_num_threads), because
+ * OpenBLAS's is. With the same seed, data and thread count, results are bit-identical.
+ *
+ * Memory: gd_model_build() plans and allocates everything a training step needs, once.
+ * Forward, backward, losses and optimiser steps never allocate.
+ */
+#ifndef GRADUS_H
+#define GRADUS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define GD_VERSION_MAJOR 0
+#define GD_VERSION_MINOR 1
+#define GD_VERSION_PATCH 0
+#define GD_VERSION_STRING "0.1.0"
+
+#if defined(GD_BUILDING_LIBRARY)
+#define GD_API __attribute__((visibility("default")))
+#else
+#define GD_API
+#endif
+
+/* ------------------------------------------------------------------ errors */
+
+typedef enum gd_status {
+    GD_OK = 0,
+    GD_ERR_INVALID_ARGUMENT, /* a size, rate, name or option outside its domain */
+    GD_ERR_SHAPE,            /* tensor shapes that do not fit together */
+    GD_ERR_STATE,            /* a call out of order, e.g. forward before build */
+    GD_ERR_NO_MEMORY,        /* an allocation failed */
+    GD_ERR_NUMERIC,          /* a computation that has no finite answer */
+    GD_ERR_NOT_FOUND,        /* no layer or tensor of that name */
+    GD_ERR_IO,               /* a file could not be read or written */
+    GD_ERR_FORMAT            /* a file's content is malformed */
+} gd_status;
+
+/* A constant sentence for a status; never NULL. */
+GD_API const char *gd_strerror(gd_status status);
+
+/* The library's version, "MAJOR.MINOR.PATCH". */
+GD_API const char *gd_version(void);
+
+/* Threads used by gradus's loops and by OpenBLAS, process-wide. n <= 0 means all cores
+ * (the default). */
+GD_API void gd_set_num_threads(int n);
+GD_API int gd_get_num_threads(void);
+
+/* ----------------------------------------------------------------- tensors */
+
+#define GD_MAX_DIMS 4
+
+/* A view of contiguous float32 memory, row-major (images NCHW). A gd_tensor never owns
+ * its data: gradus's own tensors live in the model's planned buffers. */
+typedef struct gd_tensor {
+    float *data;
+    int ndim;
+    int64_t dims[GD_MAX_DIMS];
+} gd_tensor;
+
+/* A view over caller memory: gd_tensor_view(x, 2, (int64_t[]){n, 784}). */
+GD_API gd_tensor gd_tensor_view(float *data, int ndim, const int64_t *dims);
+GD_API int64_t gd_tensor_numel(const gd_tensor *t);
+
+/* --------------------------------------------------------------- generator */
+
+/* A seeded pseudo-random generator (xoshiro256**, seeded through splitmix64). Every random
+ * draw in gradus comes from an explicit generator; nothing reads rand() or a global. */
+typedef struct gd_rng gd_rng;
+
+#define GD_RNG_STATE_WORDS 4
+
+GD_API gd_status gd_rng_create(gd_rng **out, uint64_t seed);
+GD_API void gd_rng_free(gd_rng *rng);
+GD_API void gd_rng_seed(gd_rng *rng, uint64_t seed);
+GD_API uint64_t gd_rng_next_u64(gd_rng *rng);
+/* Uniform in [0, 1) with 53 random bits. */
+GD_API double gd_rng_uniform(gd_rng *rng);
+/* Standard normal (Box-Muller; no cached second value, so the state is just the words). */
+GD_API double gd_rng_normal(gd_rng *rng);
+/* The state, to checkpoint and restore a run exactly. An all-zero state is invalid. */
+GD_API void gd_rng_get_state(const gd_rng *rng, uint64_t state[GD_RNG_STATE_WORDS]);
+GD_API gd_status gd_rng_set_state(gd_rng *rng, const uint64_t state[GD_RNG_STATE_WORDS]);
+
+/* ----------------------------------------------------------- initialisation */
+
+/* torch.nn.init, with its names and semantics. Each function fills a tensor in place and
+ * returns GD_ERR_SHAPE where PyTorch raises for the tensor's shape (fans need at least two
+ * dimensions; orthogonal needs at least two) or GD_ERR_INVALID_ARGUMENT for an argument
+ * outside its domain (a negative std, a > b). */
+typedef enum gd_nonlinearity {
+    GD_NONLIN_LINEAR,
+    GD_NONLIN_CONV1D,
+    GD_NONLIN_CONV2D,
+    GD_NONLIN_CONV3D,
+    GD_NONLIN_CONV_TRANSPOSE1D,
+    GD_NONLIN_CONV_TRANSPOSE2D,
+    GD_NONLIN_CONV_TRANSPOSE3D,
+    GD_NONLIN_SIGMOID,
+    GD_NONLIN_TANH,
+    GD_NONLIN_RELU,
+    GD_NONLIN_LEAKY_RELU,
+    GD_NONLIN_SELU
+} gd_nonlinearity;
+
+typedef enum gd_fan_mode { GD_FAN_IN, GD_FAN_OUT } gd_fan_mode;
+
+/* calculate_gain(nonlinearity, param): param is leaky_relu's negative slope (PyTorch's
+ * default 0.01 when param is negative, i.e. pass -1 for "None"); ignored otherwise. */
+GD_API double gd_calculate_gain(gd_nonlinearity nonlinearity, double param);
+/* _calculate_fan_in_and_fan_out: fan_in = dims[1] * receptive field, fan_out = dims[0] *
+ * receptive field, receptive field = product of dims[2:]. */
+GD_API gd_status gd_calculate_fan_in_and_fan_out(const gd_tensor *t, int64_t *fan_in,
+                                                 int64_t *fan_out);
+
+GD_API gd_status gd_init_uniform_(gd_tensor *t, double a, double b, gd_rng *rng);
+GD_API gd_status gd_init_normal_(gd_tensor *t, double mean, double std, gd_rng *rng);
+GD_API gd_status gd_init_constant_(gd_tensor *t, double value);
+GD_API gd_status gd_init_zeros_(gd_tensor *t);
+GD_API gd_status gd_init_ones_(gd_tensor *t);
+GD_API gd_status gd_init_xavier_uniform_(gd_tensor *t, double gain, gd_rng *rng);
+GD_API gd_status gd_init_xavier_normal_(gd_tensor *t, double gain, gd_rng *rng);
+GD_API gd_status gd_init_kaiming_uniform_(gd_tensor *t, double a, gd_fan_mode mode,
+                                          gd_nonlinearity nonlinearity, gd_rng *rng);
+GD_API gd_status gd_init_kaiming_normal_(gd_tensor *t, double a, gd_fan_mode mode,
+                                         gd_nonlinearity nonlinearity, gd_rng *rng);
+GD_API gd_status gd_init_orthogonal_(gd_tensor *t, double gain, gd_rng *rng);
+GD_API gd_status gd_init_trunc_normal_(gd_tensor *t, double mean, double std, double a,
+                                       double b, gd_rng *rng);
+
+/* ------------------------------------------------------------------- model */
+
+/* A network: a Sequential of layers, named as PyTorch's nn.Sequential names them ("0",
+ * "1", and "2.0" inside a residual block at index 2), whose parameters are named
+ * "0.weight", "0.bias", "1.running_mean", ... The model owns one flat buffer of
+ * parameters, one of their gradients and one of buffers, and, once built, the planned
+ * activations. */
+typedef struct gd_model gd_model;
+
+GD_API gd_status gd_model_create(gd_model **out, uint64_t seed);
+GD_API void gd_model_free(gd_model *m);
+/* What went wrong in the model's last failed call, naming the layer or tensor. */
+GD_API const char *gd_model_error(const gd_model *m);
+/* The model's generator: default initialisation and dropout masks draw from it. */
+GD_API gd_rng *gd_model_rng(gd_model *m);
+
+/* Element-wise activations; each with PyTorch's defaults. */
+typedef enum gd_activation {
+    GD_ACT_SIGMOID,
+    GD_ACT_TANH,
+    GD_ACT_RELU,
+    GD_ACT_LEAKY_RELU, /* negative slope 0.01 */
+    GD_ACT_ELU,        /* alpha 1 */
+    GD_ACT_GELU,       /* exact: x * Phi(x), through erf */
+    GD_ACT_SILU,
+    GD_ACT_SOFTPLUS    /* beta 1, threshold 20 */
+} gd_activation;
+
+/* Layers are appended in order (inside the innermost open residual block, if any). */
+GD_API gd_status gd_model_add_linear(gd_model *m, int64_t in_features, int64_t out_features,
+                                     bool bias);
+GD_API gd_status gd_model_add_activation(gd_model *m, gd_activation kind);
+/* LeakyReLU's negative slope, ELU's alpha or Softplus's beta; other kinds take none. */
+GD_API gd_status gd_model_add_activation_with(gd_model *m, gd_activation kind, double param);
+/* PReLU: num_parameters learned slopes (1 = shared, or one per feature/channel). */
+GD_API gd_status gd_model_add_prelu(gd_model *m, int64_t num_parameters, double init);
+/* Maxout: the max over each group of k consecutive features (a preceding
+ * Linear(in, out * k) makes the lecture's max of k linear pieces). */
+GD_API gd_status gd_model_add_maxout(gd_model *m, int64_t k);
+/* BatchNorm1d(features, eps, momentum): PyTorch's defaults are eps 1e-5, momentum 0.1. */
+GD_API gd_status gd_model_add_batchnorm1d(gd_model *m, int64_t features, double eps,
+                                          double momentum);
+/* Inverted dropout with drop probability p in [0, 1). */
+GD_API gd_status gd_model_add_dropout(gd_model *m, double p);
+/* A residual block: output = block(x) + x; the layers added until the matching end form
+ * the block, which must keep the shape of its input. */
+GD_API gd_status gd_model_begin_residual(gd_model *m);
+GD_API gd_status gd_model_end_residual(gd_model *m);
+
+/* Plans and allocates every buffer for batches of up to max_batch samples whose
+ * per-sample shape is sample_dims (e.g. {784} or {1, 28, 28}), then initialises every
+ * parameter as PyTorch's layers do. Layers can no longer be added. */
+GD_API gd_status gd_model_build(gd_model *m, int ndim, const int64_t *sample_dims,
+                                int64_t max_batch);
+
+/* Training mode (the default) uses batch statistics and dropout; evaluation mode uses
+ * running statistics and no dropout. Switches every layer inside the model. */
+GD_API void gd_model_set_training(gd_model *m, bool training);
+GD_API bool gd_model_is_training(const gd_model *m);
+/* Whether backward computes the gradient of the model's input (off by default: it costs
+ * a matrix product that training does not need). */
+GD_API void gd_model_set_input_grad(gd_model *m, bool wanted);
+
+/* Runs the model on input (n x sample_dims, n <= max_batch); the input is copied. */
+GD_API gd_status gd_model_forward(gd_model *m, const gd_tensor *input);
+/* The last forward's output, and the buffer a loss (or a caller) fills with dL/doutput. */
+GD_API const gd_tensor *gd_model_output(const gd_model *m);
+GD_API gd_tensor *gd_model_output_grad(gd_model *m);
+/* Backpropagates gd_model_output_grad() through the last forward. Parameter gradients are
+ * overwritten, not accumulated: no zero_grad is needed. */
+GD_API gd_status gd_model_backward(gd_model *m);
+
+/* ------------------------------------------------------------ introspection */
+
+typedef enum gd_tensor_role { GD_ROLE_PARAMETER, GD_ROLE_BUFFER } gd_tensor_role;
+typedef enum gd_dtype { GD_DTYPE_F32, GD_DTYPE_I64 } gd_dtype;
+
+/* A named parameter or buffer. value.data is NULL for int64 buffers, whose data is i64
+ * (BatchNorm's num_batches_tracked); grad.data is NULL for buffers. */
+typedef struct gd_named_tensor {
+    const char *name;
+    gd_tensor_role role;
+    gd_dtype dtype;
+    gd_tensor value;
+    gd_tensor grad;
+    int64_t *i64;
+} gd_named_tensor;
+
+GD_API size_t gd_model_tensor_count(const gd_model *m);
+GD_API const gd_named_tensor *gd_model_tensor_at(const gd_model *m, size_t index);
+/* NULL when no parameter or buffer has that name. */
+GD_API const gd_named_tensor *gd_model_tensor(const gd_model *m, const char *name);
+/* Shortcuts: the value (or gradient) view of a float32 parameter or buffer; NULL if none. */
+GD_API gd_tensor *gd_model_param(gd_model *m, const char *name);
+GD_API gd_tensor *gd_model_grad(gd_model *m, const char *name);
+/* All parameters (and their gradients) as one flat tensor, in gd_model_tensor_at order. */
+GD_API gd_tensor gd_model_parameters_flat(gd_model *m);
+GD_API gd_tensor gd_model_gradients_flat(gd_model *m);
+
+/* A layer's activations, by name ("0", "2.1"): input, output and their gradients, viewed
+ * with the batch of the last forward. Containers ("2" for a residual block) are layers
+ * too. Valid until the next forward. */
+typedef struct gd_layer_info {
+    const char *name;
+    const char *kind; /* "linear", "relu", "batchnorm1d", "residual", ... */
+    gd_tensor input, output, input_grad, output_grad;
+} gd_layer_info;
+
+GD_API size_t gd_model_layer_count(const gd_model *m);
+GD_API gd_status gd_model_layer_at(const gd_model *m, size_t index, gd_layer_info *out);
+GD_API gd_status gd_model_layer(const gd_model *m, const char *name, gd_layer_info *out);
+
+/* ------------------------------------------------------------------ losses */
+
+typedef enum gd_loss_kind {
+    GD_LOSS_CROSS_ENTROPY,    /* softmax cross-entropy via log-sum-exp, optional smoothing */
+    GD_LOSS_MULTICLASS_HINGE, /* the lecture's SVM loss: sum over j != y of max(0, s_j - s_y + margin) */
+    GD_LOSS_MSE               /* mean over every element of (output - target)^2 */
+} gd_loss_kind;
+
+typedef struct gd_loss {
+    gd_loss_kind kind;
+    double label_smoothing; /* cross-entropy, in [0, 1] */
+    double margin;          /* hinge; the lecture's delta is 1 */
+} gd_loss;
+
+/* Mean over the batch of the loss of the last forward's output against integer labels
+ * (cross-entropy, hinge) or float targets shaped as the output (MSE); the other pointer
+ * may be NULL. Writes dL/doutput into gd_model_output_grad(). */
+GD_API gd_status gd_model_loss(gd_model *m, const gd_loss *loss, const int32_t *labels,
+                               const float *targets, double *value);
+/* L2 weight decay as a loss term: adds lambda/2 * sum(w^2) over every Linear weight to
+ * *value and lambda * w to those weights' gradients (call after backward). */
+GD_API gd_status gd_model_l2_penalty(gd_model *m, double lambda, double *value);
+/* torch.nn.utils.clip_grad_norm_: scales all gradients by max_norm / (norm + 1e-6) when
+ * their global L2 norm exceeds max_norm; *total_norm gets the norm before clipping. */
+GD_API gd_status gd_model_clip_grad_norm(gd_model *m, double max_norm, double *total_norm);
+
+/* -------------------------------------------------------------- optimisers */
+
+typedef enum gd_optim_kind { GD_OPTIM_SGD, GD_OPTIM_ADAGRAD, GD_OPTIM_RMSPROP, GD_OPTIM_ADAM,
+                             GD_OPTIM_ADAMW } gd_optim_kind;
+
+/* The hyperparameters of torch.optim, by the same names; each kind reads its own. */
+typedef struct gd_optim_config {
+    gd_optim_kind kind;
+    double lr;
+    double weight_decay;
+    double momentum, dampening; /* SGD, RMSprop (momentum) */
+    bool nesterov;              /* SGD */
+    double beta1, beta2, eps;   /* Adam, AdamW; eps also Adagrad, RMSprop */
+    bool amsgrad;               /* Adam, AdamW */
+    double alpha;               /* RMSprop smoothing */
+    bool centered;              /* RMSprop */
+    double lr_decay, initial_accumulator_value; /* Adagrad */
+} gd_optim_config;
+
+/* PyTorch's defaults for a kind (SGD, which has none for lr, gets 0.01). */
+GD_API gd_optim_config gd_optim_defaults(gd_optim_kind kind);
+
+typedef struct gd_optimizer gd_optimizer;
+
+/* An optimiser over every parameter of a built model; its state is one flat buffer. */
+GD_API gd_status gd_optim_create(gd_optimizer **out, gd_model *m, const gd_optim_config *cfg);
+GD_API void gd_optim_free(gd_optimizer *opt);
+GD_API const char *gd_optim_error(const gd_optimizer *opt);
+/* One update from the model's current gradients. */
+GD_API gd_status gd_optim_step(gd_optimizer *opt);
+GD_API void gd_optim_set_lr(gd_optimizer *opt, double lr);
+GD_API double gd_optim_lr(const gd_optimizer *opt);
+/* Steps taken so far (Adam's bias correction and Adagrad's decay read it). */
+GD_API int64_t gd_optim_step_count(const gd_optimizer *opt);
+GD_API void gd_optim_set_step_count(gd_optimizer *opt, int64_t steps);
+/* The named state tensors ("momentum_buffer", "exp_avg", ...), each as long as the flat
+ * parameter buffer, so a checkpoint can save and restore them. */
+GD_API size_t gd_optim_state_count(const gd_optimizer *opt);
+GD_API gd_status gd_optim_state_at(gd_optimizer *opt, size_t index, const char **name,
+                                   gd_tensor *value);
+
+/* ------------------------------------------------------- learning-rate schedules */
+
+typedef enum gd_schedule_kind {
+    GD_SCHEDULE_CONSTANT,
+    GD_SCHEDULE_STEP,        /* StepLR: lr * gamma^floor(t / step_size) */
+    GD_SCHEDULE_EXPONENTIAL, /* ExponentialLR: lr * gamma^t */
+    GD_SCHEDULE_COSINE,      /* CosineAnnealingLR(T_max, eta_min) */
+    GD_SCHEDULE_LINEAR       /* LinearLR(start_factor, end_factor, total_iters) */
+} gd_schedule_kind;
+
+/* A schedule as a pure function of the step count t (the number of scheduler.step()
+ * calls in PyTorch), so a resumed run needs only t. With warmup_steps > 0, a linear
+ * warm-up from warmup_start_factor * base_lr to base_lr comes first and the main
+ * schedule then starts at its own t = 0 (PyTorch's SequentialLR of LinearLR and it). */
+typedef struct gd_schedule {
+    gd_schedule_kind kind;
+    double base_lr;
+    int64_t step_size;   /* step */
+    double gamma;        /* step, exponential */
+    int64_t t_max;       /* cosine */
+    double eta_min;      /* cosine */
+    double start_factor, end_factor; /* linear */
+    int64_t total_iters; /* linear */
+    int64_t warmup_steps;
+    double warmup_start_factor;
+} gd_schedule;
+
+/* GD_ERR_INVALID_ARGUMENT for impossible settings (step_size < 1, t_max < 1, ...). */
+GD_API gd_status gd_schedule_check(const gd_schedule *s);
+GD_API double gd_schedule_lr(const gd_schedule *s, int64_t t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* GRADUS_H */
