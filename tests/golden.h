@@ -1,0 +1,34 @@
+/* Reading the PyTorch golden files in tests/reference/ (written by `make golden`).
+ *
+ * Each file is {"cases": [{"name": ..., ...}]}. A tensor is {"shape": [...], "data": [...]}
+ * with the numbers written out in full; scalars are plain numbers. Failures to read are
+ * test failures (cr_assert), so tests need no error paths of their own. */
+#ifndef GD_TEST_GOLDEN_H
+#define GD_TEST_GOLDEN_H
+
+#include <cjson/cJSON.h>
+#include <gradus.h>
+
+/* Loads tests/reference/<file> (tests run from the tests/ folder). Free with cJSON_Delete. */
+cJSON *golden_load(const char *file);
+/* The case named name; fails the test if absent. */
+const cJSON *golden_case(const cJSON *root, const char *name);
+/* Field key of obj; fails the test if absent. */
+const cJSON *golden_field(const cJSON *obj, const char *key);
+double golden_number(const cJSON *obj, const char *key);
+/* A tensor field as a malloc'd float array and a view of it (free view.data). */
+gd_tensor golden_tensor(const cJSON *obj, const char *key);
+/* Copies tensor field key into dst, asserting it has exactly numel elements. */
+void golden_copy(const cJSON *obj, const char *key, float *dst, int64_t numel);
+/* Integer array field (labels) as a malloc'd int32 array; *n gets its length. */
+int32_t *golden_labels(const cJSON *obj, const char *key, int64_t *n);
+
+/* Asserts |got - want| <= atol + rtol * |want| element-wise, naming what and the worst
+ * index on failure. */
+void expect_close(const float *got, const float *want, int64_t n, double rtol, double atol,
+                  const char *what);
+/* expect_close against tensor field key of obj. */
+void expect_close_golden(const float *got, const cJSON *obj, const char *key, double rtol,
+                         double atol);
+
+#endif

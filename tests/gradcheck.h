@@ -1,0 +1,38 @@
+/* The numerical gradient check that every layer and loss passes (one helper, many callers).
+ *
+ * Central differences in float32: each input and parameter element x is moved by +-h and
+ * the scalar L = sum(output * R) (R fixed random weights, accumulated in double) is
+ * re-evaluated. With h = 1e-2 the truncation error of smooth layers is O(h^2) ~ 1e-4
+ * relative and float32 rounding of L contributes ~ 1e-7 * sqrt(numel) / h ~ 1e-4, so
+ * GRADCHECK_TOL = 2e-3 passes correct code while a 1% scale error (relative error 1e-2)
+ * or a flipped sign (relative error 2) fails it. Inputs must stay away from kinks (ReLU
+ * at 0, max ties) by more than h. */
+#ifndef GD_TEST_GRADCHECK_H
+#define GD_TEST_GRADCHECK_H
+
+#include <gradus.h>
+#include <stdbool.h>
+
+#define GRADCHECK_TOL 2e-3
+#define GRADCHECK_STEP 1e-2
+
+/* Checks dL/dinput and dL/dparam of every float32 parameter of a built model in its
+ * current mode (dropout masks are replayed by restoring the generator before each
+ * forward). Returns true when every element agrees within tol; otherwise false with the
+ * worst element described in report. */
+bool gradcheck_model(gd_model *m, const gd_tensor *input, double tol, char *report,
+                     size_t report_len);
+
+/* Asserts gradcheck_model passes (a Criterion failure names the worst element). */
+void expect_gradcheck(gd_model *m, const gd_tensor *input);
+
+/* Checks the loss's gradient dL/doutput (as written by gd_model_loss) against central
+ * differences of the loss value over the model's output. */
+bool gradcheck_loss(gd_model *m, const gd_tensor *input, const gd_loss *loss,
+                    const int32_t *labels, const float *targets, double tol, char *report,
+                    size_t report_len);
+
+/* A tensor of n uniform values in [lo, hi) from a fixed seed (malloc'd; free t.data). */
+gd_tensor random_tensor(uint64_t seed, double lo, double hi, int ndim, const int64_t *dims);
+
+#endif
