@@ -10,16 +10,18 @@ BUILD := build$(if $(filter 1,$(SAN)),/san,/release)
 
 CFLAGS_BASE := -std=c11 -Wall -Wextra -Wshadow -Wstrict-prototypes -fopenmp -Iinclude \
                $(shell pkg-config --cflags $(PKGS))
+SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 ifeq ($(SAN),1)
-OPT := -O1 -g -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=undefined
+OPT := -O1 -g -fno-omit-frame-pointer $(SANFLAGS)
+LDFLAGS := -fopenmp $(SANFLAGS)
 else
 OPT := -O3 -march=native -g
+LDFLAGS := -fopenmp
 endif
 CFLAGS ?=
 CFLAGS += $(CFLAGS_BASE) $(OPT)
 LIB_CFLAGS := -fPIC -fvisibility=hidden -DGD_BUILDING_LIBRARY
 LDLIBS := $(shell pkg-config --libs $(PKGS)) -lcjson -lz -lm
-LDFLAGS := -fopenmp $(if $(filter 1,$(SAN)),-fsanitize=address,undefined)
 
 LIB_SRC := $(sort $(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

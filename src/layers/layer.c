@@ -13,6 +13,7 @@ gd_named_tensor *gd_layer_declare(gd_layer *l, const char *suffix, gd_tensor_rol
         return NULL;
     int k = l->ntensors++;
     gd_named_tensor *t = &l->tensors[k];
+    l->tensor_suffix[k] = suffix;
     snprintf(l->tensor_names[k], GD_NAME_MAX, "%s", suffix);
     t->name = l->tensor_names[k];
     t->role = role;
@@ -67,3 +68,11 @@ void gd_layer_free(gd_layer *l)
     else
         free(l);
 }
+
+gd_status gd_layer_forward(gd_layer *l, const gd_run *run)
+{
+    l->batch = run->n;
+    return l->ops->forward(l, run);
+}
+
+void gd_layer_backward(gd_layer *l, const gd_run *run) { l->ops->backward(l, run); }

@@ -9,7 +9,7 @@
 
 #include "../core/internal.h"
 
-#define GD_NAME_MAX 48
+#define GD_NAME_MAX 128 /* nesting is bounded (GD_MAX_NESTING), so names fit */
 #define GD_LAYER_TENSORS_MAX 6
 
 typedef struct gd_layer gd_layer;
@@ -47,14 +47,15 @@ struct gd_layer {
     /* Parameters and buffers: declared at creation, named and given memory at build. */
     int ntensors;
     gd_named_tensor tensors[GD_LAYER_TENSORS_MAX];
-    char tensor_names[GD_LAYER_TENSORS_MAX][GD_NAME_MAX];
+    char tensor_names[GD_LAYER_TENSORS_MAX][GD_NAME_MAX + 32]; /* "0.weight" once built */
+    const char *tensor_suffix[GD_LAYER_TENSORS_MAX];       /* "weight" */
     /* Containers only: the children, in order. */
     gd_layer **children;
     int nchildren, children_cap;
 };
 
-/* Declares a parameter or buffer (suffix "weight", "running_mean", ...) and returns its
- * slot; its memory arrives at build time. */
+/* Declares a parameter or buffer (suffix, a string literal: "weight", "running_mean", ...)
+ * and returns its slot; its memory arrives at build time (int64 buffers set i64 themselves). */
 gd_named_tensor *gd_layer_declare(gd_layer *l, const char *suffix, gd_tensor_role role,
                                   gd_dtype dtype, int ndim, const int64_t *dims);
 
@@ -63,6 +64,12 @@ gd_status gd_layer_plan(gd_layer *l, const gd_shape *in_shape, float *in, float 
                         gd_arena *a, int64_t max_batch, char *msg);
 void gd_layer_free(gd_layer *l);
 gd_status gd_layer_add_child(gd_layer *container, gd_layer *child);
+/* Runs one layer (containers run their children through these too). */
+gd_status gd_layer_forward(gd_layer *l, const gd_run *run);
+void gd_layer_backward(gd_layer *l, const gd_run *run);
+/* Plans a container's children as a chain from l's input; sets l's output to the last
+ * child's (Sequential) and returns the chain's output shape in *out_shape. */
+gd_status gd_sequential_plan_chain(gd_layer *l, gd_arena *a, int64_t max_batch, char *msg);
 
 /* Views with the batch of the last forward. */
 static inline gd_tensor gd_layer_input(const gd_layer *l) { return gd_batch_view(l->in, l->batch, &l->in_shape); }

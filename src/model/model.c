@@ -1,0 +1,343 @@
+/* A model's life: create, add layers, build (name, allocate, plan, initialise), run. */
+#include "model.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void release_build(gd_model *m);
+
+gd_status gd_model_create(gd_model **out, uint64_t seed)
+{
+    gd_model *m = calloc(1, sizeof *m);
+    if (!m)
+        return GD_ERR_NO_MEMORY;
+    if (gd_rng_create(&m->rng, seed) != GD_OK || gd_sequential_create(&m->root, m->msg) != GD_OK) {
+        gd_model_free(m);
+        return GD_ERR_NO_MEMORY;
+    }
+    m->open[0] = m->root;
+    m->training = true;
+    *out = m;
+    return GD_OK;
+}
+
+void gd_model_free(gd_model *m)
+{
+    if (!m)
+        return;
+    release_build(m);
+    gd_layer_free(m->root);
+    gd_rng_free(m->rng);
+    free(m);
+}
+
+const char *gd_model_error(const gd_model *m) { return m ? m->msg : "no model"; }
+gd_rng *gd_model_rng(gd_model *m) { return m->rng; }
+
+/* ------------------------------------------------------------------ adding */
+
+/* Appends a freshly created layer to the innermost open container (takes ownership). */
+static gd_status append(gd_model *m, gd_status created, gd_layer *l)
+{
+    if (created != GD_OK)
+        return created;
+    if (m->built) {
+        gd_layer_free(l);
+        return gd_fail(m->msg, GD_ERR_STATE, "cannot add a %s layer: the model is already built",
+                       l ? "new" : "");
+    }
+    gd_status st = gd_layer_add_child(m->open[m->depth], l);
+    if (st != GD_OK) {
+        gd_layer_free(l);
+        return gd_fail(m->msg, st, "out of memory adding a layer");
+    }
+    return GD_OK;
+}
+
+gd_status gd_model_add_linear(gd_model *m, int64_t in, int64_t out, bool bias)
+{
+    gd_layer *l = NULL;
+    return append(m, gd_linear_create(&l, in, out, bias, m->msg), l);
+}
+
+gd_status gd_model_add_activation(gd_model *m, gd_activation kind)
+{
+    return gd_model_add_activation_with(m, kind, NAN);
+}
+
+gd_status gd_model_add_activation_with(gd_model *m, gd_activation kind, double param)
+{
+    gd_layer *l = NULL;
+    return append(m, gd_activation_create(&l, kind, param, m->msg), l);
+}
+
+gd_status gd_model_add_prelu(gd_model *m, int64_t num_parameters, double init)
+{
+    gd_layer *l = NULL;
+    return append(m, gd_prelu_create(&l, num_parameters, init, m->msg), l);
+}
+
+gd_status gd_model_add_maxout(gd_model *m, int64_t k)
+{
+    gd_layer *l = NULL;
+    return append(m, gd_maxout_create(&l, k, m->msg), l);
+}
+
+gd_status gd_model_add_batchnorm1d(gd_model *m, int64_t features, double eps, double momentum)
+{
+    gd_layer *l = NULL;
+    return append(m, gd_batchnorm_create(&l, 0, features, eps, momentum, m->msg), l);
+}
+
+gd_status gd_model_add_dropout(gd_model *m, double p)
+{
+    gd_layer *l = NULL;
+    return append(m, gd_dropout_create(&l, p, m->msg), l);
+}
+
+gd_status gd_model_begin_residual(gd_model *m)
+{
+    if (m->depth + 1 >= GD_MAX_NESTING)
+        return gd_fail(m->msg, GD_ERR_STATE, "residual blocks nest at most %d deep", GD_MAX_NESTING - 1);
+    gd_layer *l = NULL;
+    gd_status st = append(m, gd_residual_create(&l, m->msg), l);
+    if (st == GD_OK)
+        m->open[++m->depth] = l;
+    return st;
+}
+
+gd_status gd_model_end_residual(gd_model *m)
+{
+    if (m->depth == 0)
+        return gd_fail(m->msg, GD_ERR_STATE, "end_residual without a matching begin_residual");
+    m->depth--;
+    return GD_OK;
+}
+
+/* ---------------------------------------------------------------- building */
+
+/* Names l's children "prefix.i" (or "i" at the root) and lists layers and tensors in
+ * depth-first order; with lists NULL it only counts. */
+static void name_tree(gd_model *m, gd_layer *l, const char *prefix)
+{
+    for (int i = 0; i < l->nchildren; i++) {
+        gd_layer *c = l->children[i];
+        /* Bounded nesting keeps names short; the check only silences -Wformat-truncation. */
+        if (snprintf(c->name, GD_NAME_MAX, *prefix ? "%s.%d" : "%s%d", prefix, i) >= GD_NAME_MAX)
+            c->name[GD_NAME_MAX - 1] = '\0';
+        if (m->layers)
+            m->layers[m->nlayers] = c;
+        m->nlayers++;
+        for (int k = 0; k < c->ntensors; k++) {
+            snprintf(c->tensor_names[k], sizeof c->tensor_names[k], "%s.%s", c->name,
+                     c->tensor_suffix[k]);
+            if (m->tensors)
+                m->tensors[m->ntensors] = &c->tensors[k];
+            m->ntensors++;
+        }
+        name_tree(m, c, c->name);
+    }
+}
+
+static gd_status list_layers(gd_model *m)
+{
+    m->nlayers = m->ntensors = 0;
+    name_tree(m, m->root, "");
+    m->layers = calloc(m->nlayers + 1, sizeof *m->layers);
+    m->tensors = calloc(m->ntensors + 1, sizeof *m->tensors);
+    if (!m->layers || !m->tensors)
+        return gd_fail(m->msg, GD_ERR_NO_MEMORY, "out of memory listing layers");
+    m->nlayers = m->ntensors = 0;
+    name_tree(m, m->root, "");
+    return GD_OK;
+}
+
+/* Carves the parameter, gradient and buffer blocks into the named tensors. */
+static gd_status allocate_tensors(gd_model *m)
+{
+    m->param_count = m->buffer_count = 0;
+    for (size_t i = 0; i < m->ntensors; i++) {
+        gd_named_tensor *t = m->tensors[i];
+        if (t->dtype != GD_DTYPE_F32)
+            continue;
+        size_t n = (size_t)gd_tensor_numel(&t->value);
+        if (t->role == GD_ROLE_PARAMETER)
+            m->param_count += n;
+        else
+            m->buffer_count += n;
+    }
+    m->params = gd_alloc_aligned(m->param_count * sizeof(float));
+    m->grads = gd_alloc_aligned(m->param_count * sizeof(float));
+    m->buffers = gd_alloc_aligned(m->buffer_count * sizeof(float));
+    if ((m->param_count && (!m->params || !m->grads)) || (m->buffer_count && !m->buffers))
+        return gd_fail(m->msg, GD_ERR_NO_MEMORY, "out of memory for %zu parameters", m->param_count);
+    size_t p = 0, b = 0;
+    for (size_t i = 0; i < m->ntensors; i++) {
+        gd_named_tensor *t = m->tensors[i];
+        if (t->dtype != GD_DTYPE_F32)
+            continue;
+        size_t n = (size_t)gd_tensor_numel(&t->value);
+        if (t->role == GD_ROLE_PARAMETER) {
+            t->value.data = m->params + p;
+            t->grad.data = m->grads + p;
+            p += n;
+        } else {
+            t->value.data = m->buffers + b;
+            b += n;
+        }
+    }
+    return GD_OK;
+}
+
+gd_status gd_model_plan(gd_model *m, size_t *floats)
+{
+    gd_arena a = {.base = m->activations};
+    size_t in_floats = (size_t)(m->max_batch * gd_shape_numel(&m->in_shape));
+    m->input = gd_arena_take(&a, in_floats);
+    m->input_grad = gd_arena_take(&a, in_floats);
+    gd_status st = gd_layer_plan(m->root, &m->in_shape, m->input,
+                                 m->input_grad_wanted ? m->input_grad : NULL, &a, m->max_batch,
+                                 m->msg);
+    *floats = a.used;
+    return st;
+}
+
+static gd_status plan_activations(gd_model *m)
+{
+    size_t floats = 0;
+    gd_status st = gd_model_plan(m, &floats); /* measuring pass */
+    if (st != GD_OK)
+        return st;
+    m->activations = gd_alloc_aligned(floats * sizeof(float));
+    if (!m->activations)
+        return gd_fail(m->msg, GD_ERR_NO_MEMORY, "out of memory for %zu activation floats (batch %lld)",
+                       floats, (long long)m->max_batch);
+    return gd_model_plan(m, &floats);
+}
+
+/* Undoes a failed build, so that the model can be fixed and built again. */
+static void release_build(gd_model *m)
+{
+    free(m->params);
+    free(m->grads);
+    free(m->buffers);
+    free(m->activations);
+    free(m->layers);
+    free(m->tensors);
+    m->params = m->grads = m->buffers = m->activations = NULL;
+    m->layers = NULL;
+    m->tensors = NULL;
+    m->nlayers = m->ntensors = 0;
+}
+
+static void reset_parameters(gd_model *m)
+{
+    for (size_t i = 0; i < m->nlayers; i++)
+        if (m->layers[i]->ops->reset_parameters)
+            m->layers[i]->ops->reset_parameters(m->layers[i], m->rng);
+}
+
+static gd_status check_build_args(gd_model *m, int ndim, const int64_t *dims, int64_t max_batch)
+{
+    if (m->built)
+        return gd_fail(m->msg, GD_ERR_STATE, "the model is already built");
+    if (m->depth != 0)
+        return gd_fail(m->msg, GD_ERR_STATE, "%d residual block(s) still open: call gd_model_end_residual",
+                       m->depth);
+    if (m->root->nchildren == 0)
+        return gd_fail(m->msg, GD_ERR_STATE, "the model has no layers");
+    if (ndim < 1 || ndim > GD_MAX_DIMS - 1 || !dims)
+        return gd_fail(m->msg, GD_ERR_SHAPE, "a sample must have 1 to %d dimensions, got %d",
+                       GD_MAX_DIMS - 1, ndim);
+    for (int i = 0; i < ndim; i++)
+        if (dims[i] < 1)
+            return gd_fail(m->msg, GD_ERR_SHAPE, "sample dimension %d is %lld; it must be >= 1", i,
+                           (long long)dims[i]);
+    if (max_batch < 1)
+        return gd_fail(m->msg, GD_ERR_INVALID_ARGUMENT, "max_batch must be >= 1, got %lld",
+                       (long long)max_batch);
+    return GD_OK;
+}
+
+gd_status gd_model_build(gd_model *m, int ndim, const int64_t *sample_dims, int64_t max_batch)
+{
+    gd_status st = check_build_args(m, ndim, sample_dims, max_batch);
+    if (st != GD_OK)
+        return st;
+    m->in_shape.ndim = ndim;
+    for (int i = 0; i < ndim; i++)
+        m->in_shape.dims[i] = sample_dims[i];
+    m->max_batch = max_batch;
+    gd_threads(); /* fixes OpenBLAS's thread count before the first product */
+    if ((st = list_layers(m)) != GD_OK || (st = allocate_tensors(m)) != GD_OK ||
+        (st = plan_activations(m)) != GD_OK) {
+        release_build(m);
+        return st;
+    }
+    reset_parameters(m);
+    m->built = true;
+    return GD_OK;
+}
+
+/* ----------------------------------------------------------------- running */
+
+void gd_model_set_training(gd_model *m, bool training) { m->training = training; }
+bool gd_model_is_training(const gd_model *m) { return m->training; }
+
+void gd_model_set_input_grad(gd_model *m, bool wanted)
+{
+    m->input_grad_wanted = wanted;
+    if (m->built) {
+        size_t floats;
+        gd_model_plan(m, &floats); /* same sizes as before: re-binds pointers only */
+    }
+}
+
+static gd_status check_input(gd_model *m, const gd_tensor *x)
+{
+    char want[64];
+    if (!m->built)
+        return gd_fail(m->msg, GD_ERR_STATE, "forward before gd_model_build");
+    if (!x || !x->data)
+        return gd_fail(m->msg, GD_ERR_INVALID_ARGUMENT, "forward: no input");
+    bool fits = x->ndim == m->in_shape.ndim + 1;
+    for (int i = 0; fits && i < m->in_shape.ndim; i++)
+        fits = x->dims[i + 1] == m->in_shape.dims[i];
+    if (!fits)
+        return gd_fail(m->msg, GD_ERR_SHAPE, "forward: input must be n x %s",
+                       gd_shape_str(&m->in_shape, want, sizeof want));
+    if (x->dims[0] < 1 || x->dims[0] > m->max_batch)
+        return gd_fail(m->msg, GD_ERR_SHAPE, "forward: batch of %lld; the model was built for 1..%lld",
+                       (long long)x->dims[0], (long long)m->max_batch);
+    return GD_OK;
+}
+
+gd_status gd_model_forward(gd_model *m, const gd_tensor *input)
+{
+    gd_status st = check_input(m, input);
+    if (st != GD_OK)
+        return st;
+    int64_t n = input->dims[0];
+    memcpy(m->input, input->data, (size_t)(n * gd_shape_numel(&m->in_shape)) * sizeof(float));
+    m->run = (gd_run){.n = n, .training = m->training, .rng = m->rng, .msg = m->msg};
+    m->has_run = false;
+    if ((st = gd_layer_forward(m->root, &m->run)) != GD_OK)
+        return st;
+    m->output = gd_batch_view(m->root->out, n, &m->root->out_shape);
+    m->output_grad = gd_batch_view(m->root->out_grad, n, &m->root->out_shape);
+    m->has_run = true;
+    return GD_OK;
+}
+
+const gd_tensor *gd_model_output(const gd_model *m) { return &m->output; }
+gd_tensor *gd_model_output_grad(gd_model *m) { return &m->output_grad; }
+
+gd_status gd_model_backward(gd_model *m)
+{
+    if (!m->has_run)
+        return gd_fail(m->msg, GD_ERR_STATE, "backward needs a successful forward first");
+    gd_layer_backward(m->root, &m->run);
+    return GD_OK;
+}

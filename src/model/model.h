@@ -1,0 +1,38 @@
+/* The model's private state, shared by the files of src/model/. */
+#ifndef GD_MODEL_H
+#define GD_MODEL_H
+
+#include "../layers/layer.h"
+
+#define GD_MAX_NESTING 16
+
+struct gd_model {
+    gd_layer *root; /* a Sequential; its children are "0", "1", ... */
+    /* Containers being filled: open[0] is root, open[depth] the innermost residual. */
+    gd_layer *open[GD_MAX_NESTING];
+    int depth;
+    gd_rng *rng;
+    bool built, training, input_grad_wanted, has_run;
+    gd_shape in_shape;
+    int64_t max_batch;
+
+    /* One block each: parameters, their gradients, float buffers, activations. */
+    float *params, *grads, *buffers, *activations;
+    size_t param_count, buffer_count;
+    float *input, *input_grad; /* carved from activations */
+
+    /* Depth-first lists, root excluded, and every named tensor in state_dict order. */
+    gd_layer **layers;
+    size_t nlayers;
+    gd_named_tensor **tensors;
+    size_t ntensors;
+
+    gd_run run; /* the last forward's settings: backward replays them */
+    gd_tensor output, output_grad;
+    char msg[GD_MSG_MAX];
+};
+
+/* Plans the activations over m->activations (NULL: only measure); returns floats used. */
+gd_status gd_model_plan(gd_model *m, size_t *floats);
+
+#endif
