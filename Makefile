@@ -34,7 +34,7 @@ STATIC := $(BUILD)/libgradus.a
 SHARED := $(BUILD)/libgradus.so
 TESTBIN := $(BUILD)/tests/gradus-tests
 
-.PHONY: all lib examples test bench install clean golden
+.PHONY: all lib examples test bench install clean golden deps train
 all: lib examples $(BENCHES)
 lib: $(STATIC) $(SHARED)
 examples: $(EXAMPLES)
@@ -68,6 +68,15 @@ $(BUILD)/bench/%: bench/%.c $(STATIC)
 # Criterion forks a process per test; --jobs 2 matches this machine's cores.
 test: $(TESTBIN) $(EXAMPLES)
 	cd tests && ../$(TESTBIN) --jobs 2 $(TEST_ARGS)
+
+deps:
+	scripts/install-deps.sh
+
+# Until `gradus train` exists: install, build, and train the lecture's spiral classifier.
+train: deps
+	$(MAKE) all
+	$(BUILD)/examples/lecture
+	$(BUILD)/examples/spiral
 
 bench: $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done

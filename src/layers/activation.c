@@ -56,8 +56,20 @@ static void tanh_bwd(const float *x, const float *y, const float *dy, float *dx,
     EACH(n) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
 }
 
-/* ReLU and LeakyReLU(p): slope 1 for x > 0, else p (0 for ReLU); at 0 the gradient is the
- * negative side's, as PyTorch's. */
+/* ReLU: max(0, x), written out so that negative inputs give +0 as PyTorch's, not
+ * 0 * x = -0; the gradient at 0 is 0, as PyTorch's. */
+static void relu_fwd(const float *x, float *y, int64_t n, float p)
+{
+    (void)p;
+    EACH(n) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+static void relu_bwd(const float *x, const float *y, const float *dy, float *dx, int64_t n, float p)
+{
+    (void)y, (void)p;
+    EACH(n) dx[i] = x[i] > 0.0f ? dy[i] : 0.0f;
+}
+
+/* LeakyReLU(p): slope 1 for x > 0, else p; at 0 the gradient is the negative side's. */
 static void leaky_fwd(const float *x, float *y, int64_t n, float p)
 {
     EACH(n) y[i] = x[i] > 0.0f ? x[i] : p * x[i];
@@ -130,7 +142,7 @@ static void softplus_bwd(const float *x, const float *y, const float *dy, float 
 static const act_kind kinds[] = {
     [GD_ACT_SIGMOID] = {sigmoid_fwd, sigmoid_bwd, NAN},
     [GD_ACT_TANH] = {tanh_fwd, tanh_bwd, NAN},
-    [GD_ACT_RELU] = {leaky_fwd, leaky_bwd, NAN},
+    [GD_ACT_RELU] = {relu_fwd, relu_bwd, NAN},
     [GD_ACT_LEAKY_RELU] = {leaky_fwd, leaky_bwd, 0.01},
     [GD_ACT_ELU] = {elu_fwd, elu_bwd, 1.0},
     [GD_ACT_GELU] = {gelu_fwd, gelu_bwd, NAN},
@@ -184,8 +196,8 @@ gd_status gd_activation_create(gd_layer **out, gd_activation kind, double param,
     if (isnan(k->default_param) && !isnan(param))
         return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "%s takes no parameter", activation_ops[kind].kind);
     if (isnan(param))
-        param = kind == GD_ACT_RELU ? 0.0 : k->default_param;
-    if (!isfinite(param) || (kind == GD_ACT_SOFTPLUS && param <= 0))
+        param = k->default_param;
+    if ((!isnan(k->default_param) && !isfinite(param)) || (kind == GD_ACT_SOFTPLUS && param <= 0))
         return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "%s: parameter %g is out of range", activation_ops[kind].kind, param);
     activation *a = calloc(1, sizeof *a);
     if (!a)

@@ -38,7 +38,9 @@ gd_rng *gd_model_rng(gd_model *m) { return m->rng; }
 
 /* ------------------------------------------------------------------ adding */
 
-/* Appends a freshly created layer to the innermost open container (takes ownership). */
+/* Appends a freshly created layer to the innermost open container (takes ownership).
+ * Callers create first, in a statement of its own: C leaves the order in which function
+ * arguments are evaluated open, so append(m, create(&l), l) might read l too early. */
 static gd_status append(gd_model *m, gd_status created, gd_layer *l)
 {
     if (created != GD_OK)
@@ -59,7 +61,8 @@ static gd_status append(gd_model *m, gd_status created, gd_layer *l)
 gd_status gd_model_add_linear(gd_model *m, int64_t in, int64_t out, bool bias)
 {
     gd_layer *l = NULL;
-    return append(m, gd_linear_create(&l, in, out, bias, m->msg), l);
+    gd_status st = gd_linear_create(&l, in, out, bias, m->msg);
+    return append(m, st, l);
 }
 
 gd_status gd_model_add_activation(gd_model *m, gd_activation kind)
@@ -70,31 +73,36 @@ gd_status gd_model_add_activation(gd_model *m, gd_activation kind)
 gd_status gd_model_add_activation_with(gd_model *m, gd_activation kind, double param)
 {
     gd_layer *l = NULL;
-    return append(m, gd_activation_create(&l, kind, param, m->msg), l);
+    gd_status st = gd_activation_create(&l, kind, param, m->msg);
+    return append(m, st, l);
 }
 
 gd_status gd_model_add_prelu(gd_model *m, int64_t num_parameters, double init)
 {
     gd_layer *l = NULL;
-    return append(m, gd_prelu_create(&l, num_parameters, init, m->msg), l);
+    gd_status st = gd_prelu_create(&l, num_parameters, init, m->msg);
+    return append(m, st, l);
 }
 
 gd_status gd_model_add_maxout(gd_model *m, int64_t k)
 {
     gd_layer *l = NULL;
-    return append(m, gd_maxout_create(&l, k, m->msg), l);
+    gd_status st = gd_maxout_create(&l, k, m->msg);
+    return append(m, st, l);
 }
 
 gd_status gd_model_add_batchnorm1d(gd_model *m, int64_t features, double eps, double momentum)
 {
     gd_layer *l = NULL;
-    return append(m, gd_batchnorm_create(&l, 0, features, eps, momentum, m->msg), l);
+    gd_status st = gd_batchnorm_create(&l, 0, features, eps, momentum, m->msg);
+    return append(m, st, l);
 }
 
 gd_status gd_model_add_dropout(gd_model *m, double p)
 {
     gd_layer *l = NULL;
-    return append(m, gd_dropout_create(&l, p, m->msg), l);
+    gd_status st = gd_dropout_create(&l, p, m->msg);
+    return append(m, st, l);
 }
 
 gd_status gd_model_begin_residual(gd_model *m)
@@ -102,7 +110,8 @@ gd_status gd_model_begin_residual(gd_model *m)
     if (m->depth + 1 >= GD_MAX_NESTING)
         return gd_fail(m->msg, GD_ERR_STATE, "residual blocks nest at most %d deep", GD_MAX_NESTING - 1);
     gd_layer *l = NULL;
-    gd_status st = append(m, gd_residual_create(&l, m->msg), l);
+    gd_status st = gd_residual_create(&l, m->msg);
+    st = append(m, st, l);
     if (st == GD_OK)
         m->open[++m->depth] = l;
     return st;
