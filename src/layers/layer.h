@@ -14,7 +14,8 @@
 
 typedef struct gd_layer gd_layer;
 
-/* What one forward or backward pass is asked to do. */
+/* What one forward or backward pass is asked to do. Backward receives the same run as the
+ * forward it follows (batch norm and dropout read run->training in both). */
 typedef struct gd_run {
     int64_t n;     /* samples in this batch */
     bool training; /* batch statistics and dropout on */
@@ -85,6 +86,13 @@ gd_status gd_maxout_create(gd_layer **out, int64_t k, char *msg);
 gd_status gd_batchnorm_create(gd_layer **out, int spatial_dims, int64_t features, double eps,
                               double momentum, char *msg);
 gd_status gd_dropout_create(gd_layer **out, double p, char *msg);
+gd_status gd_conv2d_create(gd_layer **out, int64_t in_channels, int64_t out_channels, int kernel_h,
+                           int kernel_w, int stride, int padding, int dilation, int groups,
+                           bool bias, char *msg);
+typedef enum gd_pool_kind { GD_POOL_MAX, GD_POOL_AVG, GD_POOL_GLOBAL_AVG } gd_pool_kind;
+gd_status gd_pool2d_create(gd_layer **out, gd_pool_kind kind, int kernel, int stride, int padding,
+                           char *msg);
+gd_status gd_flatten_create(gd_layer **out, char *msg);
 gd_status gd_sequential_create(gd_layer **out, char *msg);
 gd_status gd_residual_create(gd_layer **out, char *msg);
 

@@ -1,0 +1,273 @@
+/* Batch normalisation (Ioffe and Szegedy, 2015), as torch.nn.BatchNorm1d/2d, over an input
+ * viewed as (N, C, S): S = 1 for (N, C), L for (N, C, L), H*W for (N, C, H, W). Channel c's
+ * statistics are taken over its M = N*S values.
+ *
+ * Forward: xhat = (x - mu) rstd with rstd = 1/sqrt(var + eps); y = gamma xhat + beta.
+ *   Training: mu and var are the batch's mean and BIASED variance; the running statistics
+ *   move toward mu and the UNBIASED variance var M/(M-1), running = (1 - momentum) running +
+ *   momentum stat, exactly as PyTorch. Evaluation: mu, var = running_mean, running_var.
+ * Backward, from xhat recomputed with the mu and rstd cached by forward (backward replays
+ * the forward's run, so run->training says which statistics those were):
+ *   dgamma = sum(dy xhat), dbeta = sum(dy);
+ *   batch statistics (mu and var depend on x):
+ *     dx = rstd/M (M dxhat - sum(dxhat) - xhat sum(dxhat xhat)), dxhat = dy gamma,
+ *        = gamma rstd (dy - dbeta/M - xhat dgamma/M);
+ *   running statistics (constants): dx = gamma rstd dy. */
+#include "layer.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+/* Channels per task when a channel's values are short runs (S < BN_BLOCK): a (N, C) input is
+ * then read one 64-byte row segment at a time instead of one float per cache line. */
+#define BN_BLOCK 16
+
+typedef struct batchnorm {
+    gd_layer base;
+    int spatial_dims;
+    int64_t features;
+    int64_t spatial; /* S, from the input shape */
+    double eps, momentum;
+    int64_t num_batches_tracked;
+    gd_named_tensor *weight, *bias, *running_mean, *running_var;
+    float *mean, *rstd; /* per channel, as the last forward normalised */
+} batchnorm;
+
+/* Every element j of channels c0 .. c0+nc-1 of a (n, C, S) tensor, k the channel within the
+ * block. Sample by sample, so each channel's values come in a fixed order: sums over them
+ * are the same at any thread count. */
+#define FOR_BLOCK(bn, n, c0, nc, k, j)                                                    \
+    for (int64_t i_ = 0; i_ < (n); i_++)                                                  \
+        for (int k = 0; k < (nc); k++)                                                    \
+            for (int64_t j = (i_ * (bn)->features + (c0) + k) * (bn)->spatial,            \
+                         end_##j = j + (bn)->spatial;                                     \
+                 j < end_##j; j++)
+
+static gd_status bn_infer(gd_layer *l, gd_shape *out, char *msg)
+{
+    batchnorm *bn = GD_IMPL(batchnorm, l);
+    const gd_shape *s = &l->in_shape;
+    char str[64];
+    bool rank_ok = bn->spatial_dims == 0 ? s->ndim == 1 || s->ndim == 2
+                                         : s->ndim == bn->spatial_dims + 1;
+    if (!rank_ok)
+        return gd_fail(msg, GD_ERR_SHAPE, "%s %s: expects samples of shape %s, got %s",
+                       l->ops->kind, l->name,
+                       bn->spatial_dims == 0 ? "(features) or (features, length)"
+                                             : "(channels, height, width)",
+                       gd_shape_str(s, str, sizeof str));
+    if (s->dims[0] != bn->features)
+        return gd_fail(msg, GD_ERR_SHAPE, "%s %s: input has %lld %s, layer expects %lld",
+                       l->ops->kind, l->name, (long long)s->dims[0],
+                       bn->spatial_dims ? "channels" : "features", (long long)bn->features);
+    bn->spatial = gd_shape_numel(s) / bn->features;
+    *out = *s;
+    return GD_OK;
+}
+
+static void bn_reserve(gd_layer *l, gd_arena *a, int64_t max_batch)
+{
+    (void)max_batch;
+    batchnorm *bn = GD_IMPL(batchnorm, l);
+    bn->mean = gd_arena_take(a, (size_t)bn->features);
+    bn->rstd = gd_arena_take(a, (size_t)bn->features);
+}
+
+/* Mean and biased variance of each channel of the block, in double and in two passes (the
+ * centred second pass keeps the variance accurate when |mean| >> std); then the running
+ * update with the unbiased variance, as PyTorch. */
+static void bn_batch_stats(batchnorm *bn, int64_t n, int64_t c0, int nc)
+{
+    const float *x = bn->base.in;
+    double m = (double)(n * bn->spatial), mean[BN_BLOCK] = {0}, sq[BN_BLOCK] = {0};
+    FOR_BLOCK(bn, n, c0, nc, k, j) mean[k] += x[j];
+    for (int k = 0; k < nc; k++)
+        mean[k] /= m;
+    FOR_BLOCK(bn, n, c0, nc, k, j)
+    {
+        double d = x[j] - mean[k];
+        sq[k] += d * d;
+    }
+    float *run_mean = bn->running_mean->value.data, *run_var = bn->running_var->value.data;
+    double mom = bn->momentum;
+    for (int k = 0; k < nc; k++) {
+        int64_t c = c0 + k;
+        double var = sq[k] / m;
+        bn->mean[c] = (float)mean[k];
+        bn->rstd[c] = (float)(1.0 / sqrt(var + bn->eps));
+        run_mean[c] = (float)((1.0 - mom) * run_mean[c] + mom * mean[k]);
+        run_var[c] = (float)((1.0 - mom) * run_var[c] + mom * var * m / (m - 1.0));
+    }
+}
+
+static void bn_running_stats(batchnorm *bn, int64_t c0, int nc)
+{
+    const float *run_mean = bn->running_mean->value.data, *run_var = bn->running_var->value.data;
+    for (int64_t c = c0; c < c0 + nc; c++) {
+        bn->mean[c] = run_mean[c];
+        bn->rstd[c] = (float)(1.0 / sqrt((double)run_var[c] + bn->eps));
+    }
+}
+
+static void bn_normalise(batchnorm *bn, int64_t n, int64_t c0, int nc)
+{
+    const float *x = bn->base.in, *gamma = bn->weight->value.data, *beta = bn->bias->value.data;
+    float *y = bn->base.out, mu[BN_BLOCK], scale[BN_BLOCK], shift[BN_BLOCK];
+    for (int k = 0; k < nc; k++) {
+        mu[k] = bn->mean[c0 + k];
+        scale[k] = gamma[c0 + k] * bn->rstd[c0 + k];
+        shift[k] = beta[c0 + k];
+    }
+    FOR_BLOCK(bn, n, c0, nc, k, j) y[j] = (x[j] - mu[k]) * scale[k] + shift[k];
+}
+
+/* The channels are split into blocks, one task each: BN_BLOCK channels of short runs, or
+ * one channel when its runs fill cache lines. */
+static int64_t bn_block_width(const batchnorm *bn)
+{
+    return bn->spatial >= BN_BLOCK ? 1 : BN_BLOCK;
+}
+
+static int64_t bn_blocks(const batchnorm *bn)
+{
+    return (bn->features + bn_block_width(bn) - 1) / bn_block_width(bn);
+}
+
+/* Block b's first channel (*c0) and its number of channels (returned). */
+static int bn_block(const batchnorm *bn, int64_t b, int64_t *c0)
+{
+    int64_t width = bn_block_width(bn);
+    *c0 = b * width;
+    return (int)(bn->features - *c0 < width ? bn->features - *c0 : width);
+}
+
+static gd_status bn_forward(gd_layer *l, const gd_run *run)
+{
+    batchnorm *bn = GD_IMPL(batchnorm, l);
+    int64_t n = run->n, blocks = bn_blocks(bn), work = n * gd_shape_numel(&l->in_shape);
+    char str[64];
+    if (run->training && n * bn->spatial < 2)
+        return gd_fail(run->msg, GD_ERR_NUMERIC,
+                       "%s %s: training needs more than one value per channel, got input of "
+                       "shape %lldx%s",
+                       l->ops->kind, l->name, (long long)n,
+                       gd_shape_str(&l->in_shape, str, sizeof str));
+#pragma omp parallel for num_threads(gd_threads()) if (work > GD_PARALLEL_MIN) schedule(static)
+    for (int64_t b = 0; b < blocks; b++) {
+        int64_t c0;
+        int nc = bn_block(bn, b, &c0);
+        if (run->training)
+            bn_batch_stats(bn, n, c0, nc);
+        else
+            bn_running_stats(bn, c0, nc);
+        bn_normalise(bn, n, c0, nc);
+    }
+    if (run->training)
+        bn->num_batches_tracked++;
+    return GD_OK;
+}
+
+static void bn_backward_block(batchnorm *bn, const gd_run *run, int64_t c0, int nc)
+{
+    const float *x = bn->base.in, *dy = bn->base.out_grad, *gamma = bn->weight->value.data;
+    float *dx = bn->base.in_grad, mu[BN_BLOCK], rstd[BN_BLOCK];
+    int64_t n = run->n;
+    double sdy[BN_BLOCK] = {0}, sdyx[BN_BLOCK] = {0};
+    for (int k = 0; k < nc; k++) {
+        mu[k] = bn->mean[c0 + k];
+        rstd[k] = bn->rstd[c0 + k];
+    }
+    FOR_BLOCK(bn, n, c0, nc, k, j)
+    {
+        sdy[k] += dy[j];
+        sdyx[k] += (double)dy[j] * ((x[j] - mu[k]) * rstd[k]);
+    }
+    for (int k = 0; k < nc; k++) {
+        bn->weight->grad.data[c0 + k] = (float)sdyx[k];
+        bn->bias->grad.data[c0 + k] = (float)sdy[k];
+    }
+    if (!dx)
+        return;
+    /* With running statistics mu and rstd are constants: the two mean terms vanish. */
+    double m = (double)(n * bn->spatial);
+    float scale[BN_BLOCK], dy_mean[BN_BLOCK], dyx_mean[BN_BLOCK];
+    for (int k = 0; k < nc; k++) {
+        scale[k] = gamma[c0 + k] * rstd[k];
+        dy_mean[k] = run->training ? (float)(sdy[k] / m) : 0.0f;
+        dyx_mean[k] = run->training ? (float)(sdyx[k] / m) : 0.0f;
+    }
+    FOR_BLOCK(bn, n, c0, nc, k, j)
+    {
+        float xhat = (x[j] - mu[k]) * rstd[k];
+        dx[j] = scale[k] * (dy[j] - dy_mean[k] - xhat * dyx_mean[k]);
+    }
+}
+
+static void bn_backward(gd_layer *l, const gd_run *run)
+{
+    batchnorm *bn = GD_IMPL(batchnorm, l);
+    int64_t blocks = bn_blocks(bn), work = run->n * gd_shape_numel(&l->in_shape);
+#pragma omp parallel for num_threads(gd_threads()) if (work > GD_PARALLEL_MIN) schedule(static)
+    for (int64_t b = 0; b < blocks; b++) {
+        int64_t c0;
+        int nc = bn_block(bn, b, &c0);
+        bn_backward_block(bn, run, c0, nc);
+    }
+}
+
+/* nn.BatchNorm's reset_parameters and reset_running_stats. */
+static void bn_reset(gd_layer *l, gd_rng *rng)
+{
+    (void)rng;
+    batchnorm *bn = GD_IMPL(batchnorm, l);
+    gd_init_ones_(&bn->weight->value);
+    gd_init_zeros_(&bn->bias->value);
+    gd_init_zeros_(&bn->running_mean->value);
+    gd_init_ones_(&bn->running_var->value);
+    bn->num_batches_tracked = 0;
+}
+
+#define BATCHNORM_OPS(name)                                                                \
+    {.kind = name, .infer = bn_infer, .reserve = bn_reserve, .forward = bn_forward,        \
+     .backward = bn_backward, .reset_parameters = bn_reset}
+static const gd_layer_ops batchnorm1d_ops = BATCHNORM_OPS("batchnorm1d");
+static const gd_layer_ops batchnorm2d_ops = BATCHNORM_OPS("batchnorm2d");
+
+gd_status gd_batchnorm_create(gd_layer **out, int spatial_dims, int64_t features, double eps,
+                              double momentum, char *msg)
+{
+    if (spatial_dims != 0 && spatial_dims != 2)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
+                       "batchnorm: spatial_dims must be 0 (BatchNorm1d) or 2 (BatchNorm2d), got %d",
+                       spatial_dims);
+    const char *kind = spatial_dims ? batchnorm2d_ops.kind : batchnorm1d_ops.kind;
+    if (features < 1)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "%s: features must be at least 1, got %lld",
+                       kind, (long long)features);
+    if (!(eps > 0) || !isfinite(eps))
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "%s: eps must be positive and finite, got %g",
+                       kind, eps);
+    if (!(momentum >= 0 && momentum <= 1))
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "%s: momentum must be in [0, 1], got %g", kind,
+                       momentum);
+    batchnorm *bn = calloc(1, sizeof *bn);
+    if (!bn)
+        return gd_fail(msg, GD_ERR_NO_MEMORY, "%s: out of memory", kind);
+    bn->base.ops = spatial_dims ? &batchnorm2d_ops : &batchnorm1d_ops;
+    bn->spatial_dims = spatial_dims;
+    bn->features = features;
+    bn->eps = eps;
+    bn->momentum = momentum;
+    /* PyTorch's state_dict order. */
+    gd_layer *l = &bn->base;
+    const int64_t *c = &bn->features;
+    bn->weight = gd_layer_declare(l, "weight", GD_ROLE_PARAMETER, GD_DTYPE_F32, 1, c);
+    bn->bias = gd_layer_declare(l, "bias", GD_ROLE_PARAMETER, GD_DTYPE_F32, 1, c);
+    bn->running_mean = gd_layer_declare(l, "running_mean", GD_ROLE_BUFFER, GD_DTYPE_F32, 1, c);
+    bn->running_var = gd_layer_declare(l, "running_var", GD_ROLE_BUFFER, GD_DTYPE_F32, 1, c);
+    /* A 0-d int64 tensor; its value lives in the layer. */
+    gd_layer_declare(l, "num_batches_tracked", GD_ROLE_BUFFER, GD_DTYPE_I64, 0, NULL)->i64 =
+        &bn->num_batches_tracked;
+    *out = l;
+    return GD_OK;
+}

@@ -1,0 +1,84 @@
+/* Inverted dropout, as torch.nn.Dropout: in training each unit is kept with probability
+ * 1 - p and scaled by 1/(1 - p), so the expected output is the input and evaluation is the
+ * identity.
+ *   Training: mask_i = (u_i >= p) / (1 - p), u_i uniform in [0, 1) from the run's generator,
+ *   drawn in element order over the batch (serially: one generator state gives one mask at
+ *   any thread count); y = x mask, and backward dx = dy mask from the stored mask.
+ *   Evaluation: y = x, dx = dy.
+ * Backward replays the forward's run, so run->training says whether a mask was applied. */
+#include "layer.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+typedef struct dropout {
+    gd_layer base;
+    double p;
+    float *mask; /* max_batch samples */
+} dropout;
+
+static gd_status dropout_infer(gd_layer *l, gd_shape *out, char *msg)
+{
+    (void)msg;
+    *out = l->in_shape;
+    return GD_OK;
+}
+
+static void dropout_reserve(gd_layer *l, gd_arena *a, int64_t max_batch)
+{
+    size_t floats = (size_t)(max_batch * gd_shape_numel(&l->in_shape));
+    GD_IMPL(dropout, l)->mask = gd_arena_take(a, floats);
+}
+
+static gd_status dropout_forward(gd_layer *l, const gd_run *run)
+{
+    dropout *d = GD_IMPL(dropout, l);
+    int64_t n = run->n * gd_shape_numel(&l->in_shape);
+    if (!run->training) {
+        memcpy(l->out, l->in, (size_t)n * sizeof(float));
+        return GD_OK;
+    }
+    float scale = (float)(1.0 / (1.0 - d->p));
+    for (int64_t i = 0; i < n; i++) {
+        d->mask[i] = gd_rng_uniform(run->rng) >= d->p ? scale : 0.0f;
+        l->out[i] = l->in[i] * d->mask[i];
+    }
+    return GD_OK;
+}
+
+static void dropout_backward(gd_layer *l, const gd_run *run)
+{
+    dropout *d = GD_IMPL(dropout, l);
+    int64_t n = run->n * gd_shape_numel(&l->in_shape);
+    if (!l->in_grad)
+        return;
+    if (!run->training) {
+        memcpy(l->in_grad, l->out_grad, (size_t)n * sizeof(float));
+        return;
+    }
+#pragma omp parallel for num_threads(gd_threads()) if (n > GD_PARALLEL_MIN) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        l->in_grad[i] = l->out_grad[i] * d->mask[i];
+}
+
+static const gd_layer_ops dropout_ops = {
+    .kind = "dropout",
+    .infer = dropout_infer,
+    .reserve = dropout_reserve,
+    .forward = dropout_forward,
+    .backward = dropout_backward,
+};
+
+gd_status gd_dropout_create(gd_layer **out, double p, char *msg)
+{
+    /* p = 1 would scale the kept units (none) by 1/0. */
+    if (!(p >= 0 && p < 1))
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "dropout: p must be in [0, 1), got %g", p);
+    dropout *d = calloc(1, sizeof *d);
+    if (!d)
+        return gd_fail(msg, GD_ERR_NO_MEMORY, "dropout: out of memory");
+    d->base.ops = &dropout_ops;
+    d->p = p;
+    *out = &d->base;
+    return GD_OK;
+}
