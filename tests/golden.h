@@ -1,4 +1,4 @@
-/* Reading the PyTorch golden files in tests/reference/ (written by `make golden`).
+/* Reading the PyTorch golden files in tests/reference/ (written by `make golden`, which runs every tests/reference/gen_*.py).
  *
  * Each file is {"cases": [{"name": ..., ...}]}. A tensor is {"shape": [...], "data": [...]}
  * with the numbers written out in full; scalars are plain numbers. Failures to read are
