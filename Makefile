@@ -25,6 +25,9 @@ LDLIBS := $(shell pkg-config --libs $(PKGS)) -lcjson -lz -lm
 
 LIB_SRC := $(sort $(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC := $(sort $(wildcard cli/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+CLI := $(BUILD)/gradus
 TEST_SRC := $(sort $(wildcard tests/*.c))
 TEST_OBJ := $(TEST_SRC:%.c=$(BUILD)/%.o)
 EXAMPLES := $(patsubst examples/%.c,$(BUILD)/examples/%,$(wildcard examples/*.c))
@@ -35,7 +38,7 @@ SHARED := $(BUILD)/libgradus.so
 TESTBIN := $(BUILD)/tests/gradus-tests
 
 .PHONY: all lib examples test bench install clean golden deps train
-all: lib examples $(BENCHES)
+all: lib $(CLI) examples $(BENCHES)
 lib: $(STATIC) $(SHARED)
 examples: $(EXAMPLES)
 
@@ -49,6 +52,14 @@ $(STATIC): $(LIB_OBJ)
 
 $(SHARED): $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,libgradus.so.$(word 1,$(subst ., ,$(VERSION))) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+# The command line is a client of the public header only: no -Isrc.
+$(BUILD)/cli/%.o: cli/%.c include/gradus.h $(wildcard cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(CLI): $(CLI_OBJ) $(STATIC)
+	$(CC) $(LDFLAGS) -o $@ $(CLI_OBJ) $(STATIC) $(LDLIBS)
 
 $(BUILD)/tests/%.o: tests/%.c $(wildcard include/*.h src/*/*.h tests/*.h)
 	@mkdir -p $(dir $@)
@@ -66,7 +77,7 @@ $(BUILD)/bench/%: bench/%.c $(STATIC)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 
 # Criterion forks a process per test; --jobs 2 matches this machine's cores.
-test: $(TESTBIN) $(EXAMPLES)
+test: $(TESTBIN) $(EXAMPLES) $(CLI)
 	cd tests && ../$(TESTBIN) --jobs 2 $(TEST_ARGS)
 
 deps:
@@ -86,8 +97,9 @@ golden:
 	@for g in tests/reference/gen_*.py; do echo "$$g"; /usr/bin/python3 "$$g" tests/reference || exit 1; done
 
 VERSION := $(shell sed -n 's/^\#define GD_VERSION_STRING "\(.*\)"/\1/p' include/gradus.h)
-install: $(STATIC) $(SHARED)
-	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
+install: $(STATIC) $(SHARED) $(CLI)
+	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
+	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/gradus.h $(DESTDIR)$(PREFIX)/include/
 	install -m 644 $(STATIC) $(DESTDIR)$(PREFIX)/lib/
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libgradus.so.$(VERSION)

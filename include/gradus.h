@@ -120,7 +120,8 @@ typedef enum gd_nonlinearity {
 typedef enum gd_fan_mode { GD_FAN_IN, GD_FAN_OUT } gd_fan_mode;
 
 /* calculate_gain(nonlinearity, param): param is leaky_relu's negative slope (PyTorch's
- * default 0.01 when param is negative, i.e. pass -1 for "None"); ignored otherwise. */
+ * default 0.01 when param is negative, i.e. pass -1 for "None"); ignored otherwise.
+ * NaN for a value outside the enum. */
 GD_API double gd_calculate_gain(gd_nonlinearity nonlinearity, double param);
 /* _calculate_fan_in_and_fan_out: fan_in = dims[1] * receptive field, fan_out = dims[0] *
  * receptive field, receptive field = product of dims[2:]. */
@@ -186,6 +187,22 @@ GD_API gd_status gd_model_add_batchnorm1d(gd_model *m, int64_t features, double 
                                           double momentum);
 /* Inverted dropout with drop probability p in [0, 1). */
 GD_API gd_status gd_model_add_dropout(gd_model *m, double p);
+/* Convolution as torch.nn.Conv2d: weight out x in/groups x kh x kw, PyTorch's default
+ * initialisation; square stride, padding (zeros) and dilation. Samples are C x H x W. */
+GD_API gd_status gd_model_add_conv2d(gd_model *m, int64_t in_channels, int64_t out_channels,
+                                     int kernel_h, int kernel_w, int stride, int padding,
+                                     int dilation, int groups, bool bias);
+/* MaxPool2d / AvgPool2d(kernel, stride, padding); stride 0 means stride = kernel, as
+ * PyTorch's default. AvgPool counts padding zeros (count_include_pad = True). */
+GD_API gd_status gd_model_add_maxpool2d(gd_model *m, int kernel, int stride, int padding);
+GD_API gd_status gd_model_add_avgpool2d(gd_model *m, int kernel, int stride, int padding);
+/* Global average pooling: C x H x W -> C x 1 x 1 (AdaptiveAvgPool2d(1)). */
+GD_API gd_status gd_model_add_global_avgpool(gd_model *m);
+/* Flatten: C x H x W -> C*H*W (nn.Flatten). */
+GD_API gd_status gd_model_add_flatten(gd_model *m);
+/* BatchNorm2d(channels, eps, momentum): statistics per channel over batch, height, width. */
+GD_API gd_status gd_model_add_batchnorm2d(gd_model *m, int64_t channels, double eps,
+                                          double momentum);
 /* A residual block: output = block(x) + x; the layers added until the matching end form
  * the block, which must keep the shape of its input. */
 GD_API gd_status gd_model_begin_residual(gd_model *m);
@@ -351,6 +368,148 @@ typedef struct gd_schedule {
 /* GD_ERR_INVALID_ARGUMENT for impossible settings (step_size < 1, t_max < 1, ...). */
 GD_API gd_status gd_schedule_check(const gd_schedule *s);
 GD_API double gd_schedule_lr(const gd_schedule *s, int64_t t);
+
+/* ------------------------------------------------ errors of handle-less calls */
+
+/* Calls that create a handle from a file or text (a data set, a model from its spec or
+ * file) report their detail here, since on failure there is no handle to ask: the
+ * message names the file (and line and column, or position) and what is wrong. */
+typedef struct gd_error {
+    char message[256];
+} gd_error;
+
+/* ------------------------------------------------------------------- data */
+
+/* A labelled data set in memory: n samples of one shape as float32, and int32 labels in
+ * [0, num_classes). Readers validate everything they read and never trust a header. */
+typedef struct gd_dataset gd_dataset;
+
+/* IDX files (MNIST's format), plain or gzipped: images of uint8 scaled to [0, 1] (as
+ * torchvision's ToTensor) or float32 kept as they are, and uint8 labels. */
+GD_API gd_status gd_dataset_read_idx(gd_dataset **out, const char *images_path,
+                                     const char *labels_path, gd_error *err);
+/* A folder holding train-images-idx3-ubyte[.gz] and the three other files of (Fashion-)
+ * MNIST; train selects the training or the test pair. */
+GD_API gd_status gd_dataset_read_idx_dir(gd_dataset **out, const char *dir, bool train,
+                                         gd_error *err);
+/* CSV of numbers: label_column is the 0-based column of the integer label (negative:
+ * none, labels all 0), the others are features taken as they are. */
+GD_API gd_status gd_dataset_read_csv(gd_dataset **out, const char *path, int label_column,
+                                     bool has_header, gd_error *err);
+/* CIFAR-10 binary batches (each record: 1 label byte, 3072 pixel bytes), concatenated;
+ * samples are 3 x 32 x 32 scaled to [0, 1]. */
+GD_API gd_status gd_dataset_read_cifar10(gd_dataset **out, const char *const *paths,
+                                         int npaths, gd_error *err);
+/* A data set over copies of caller arrays (labels may be NULL: all 0). */
+GD_API gd_status gd_dataset_create(gd_dataset **out, int64_t n, int ndim,
+                                   const int64_t *sample_dims, const float *features,
+                                   const int32_t *labels, int num_classes, gd_error *err);
+GD_API void gd_dataset_free(gd_dataset *ds);
+GD_API int64_t gd_dataset_size(const gd_dataset *ds);
+/* The per-sample shape; returns its number of dimensions. */
+GD_API int gd_dataset_sample_shape(const gd_dataset *ds, int64_t dims[GD_MAX_DIMS]);
+GD_API int64_t gd_dataset_sample_size(const gd_dataset *ds);
+GD_API int gd_dataset_num_classes(const gd_dataset *ds);
+GD_API float *gd_dataset_features(gd_dataset *ds);
+GD_API const int32_t *gd_dataset_labels(const gd_dataset *ds);
+/* The first n samples (n larger than the set: all of them), as a new data set. */
+GD_API gd_status gd_dataset_head(const gd_dataset *ds, int64_t n, gd_dataset **out,
+                                 gd_error *err);
+/* Splits off a validation set of val_size samples chosen by a permutation drawn from
+ * seed; *train gets the rest in their original order. */
+GD_API gd_status gd_dataset_split(const gd_dataset *ds, int64_t val_size, uint64_t seed,
+                                  gd_dataset **train, gd_dataset **val, gd_error *err);
+
+/* Mini-batches over a data set. Epoch e visits the samples in a permutation drawn from
+ * (seed, e) alone, so a resumed run sees exactly the batches it would have seen. The
+ * last partial batch is kept (drop_last false) or skipped (drop_last true). */
+typedef struct gd_loader gd_loader;
+
+GD_API gd_status gd_loader_create(gd_loader **out, const gd_dataset *ds, int64_t batch_size,
+                                  bool shuffle, bool drop_last, uint64_t seed, gd_error *err);
+GD_API void gd_loader_free(gd_loader *l);
+GD_API int64_t gd_loader_batches(const gd_loader *l);
+GD_API void gd_loader_start_epoch(gd_loader *l, int64_t epoch);
+/* The next batch of the epoch (views valid until the next call), or false at its end. */
+GD_API bool gd_loader_next(gd_loader *l, gd_tensor *x, const int32_t **labels);
+
+/* ---------------------------------------------------------- preprocessing */
+
+/* The lecture's preprocessing, fitted on training data only and carried in the model
+ * file: "none", "center" (subtract the mean image), "center-channel" (one mean per
+ * channel), "standardize" (mean and standard deviation per feature), "pca:K" (centre,
+ * project on the top K principal components), "whiten[:K]" (PCA whitening: divide
+ * each component by sqrt(eigenvalue + eps)) and "zca" (whitening rotated back to pixel
+ * space). Eigendecompositions use LAPACK (ssyevd). */
+typedef struct gd_preprocess gd_preprocess;
+
+/* Fits the transform named by spec ("center", "pca:50", "whiten:100", "zca") on train;
+ * eps regularises whitening (and floors standardize's deviation). */
+GD_API gd_status gd_preprocess_fit(gd_preprocess **out, const char *spec, double eps,
+                                   const gd_dataset *train, gd_error *err);
+GD_API void gd_preprocess_free(gd_preprocess *p);
+/* The spec it was fitted with ("pca:50"). */
+GD_API const char *gd_preprocess_spec(const gd_preprocess *p);
+/* Per-sample shape after the transform (pca/whiten: K features). */
+GD_API int gd_preprocess_output_shape(const gd_preprocess *p, int64_t dims[GD_MAX_DIMS]);
+/* Transforms n samples from in to out (out may equal in when the size is kept). */
+GD_API gd_status gd_preprocess_apply(const gd_preprocess *p, const float *in, int64_t n,
+                                     float *out);
+/* Replaces a data set's features by their transform (reshaping them if needed). */
+GD_API gd_status gd_preprocess_apply_dataset(const gd_preprocess *p, gd_dataset *ds,
+                                             gd_error *err);
+
+/* ---------------------------------------------------------- specification */
+
+/* Builds a model from its text specification, one layer after another, sizes inferred
+ * from sample_dims, e.g. "linear(256) bn relu dropout(0.2) linear(10)" or with options
+ * "linear(256, init=kaiming_normal) linear(10, init=normal(std=0.01))". '#' starts a
+ * comment to the end of the line. docs/spec.md lists every layer and option. An error
+ * names the position (line:column) and what was expected. */
+GD_API gd_status gd_model_from_spec(gd_model **out, const char *spec, uint64_t seed, int ndim,
+                                    const int64_t *sample_dims, int64_t max_batch,
+                                    gd_error *err);
+/* The spec a model was built from (NULL when built by gd_model_add_* calls). */
+GD_API const char *gd_model_spec(const gd_model *m);
+/* The per-sample input shape the model was built for; returns its number of dimensions. */
+GD_API int gd_model_input_shape(const gd_model *m, int64_t dims[GD_MAX_DIMS]);
+/* The per-sample output shape of a built model (10 for a 10-class classifier). */
+GD_API int gd_model_output_shape(const gd_model *m, int64_t dims[GD_MAX_DIMS]);
+
+/* ------------------------------------------------------------- model files */
+
+/* Writes len bytes to path through a temporary file in the same folder, flushed to disk
+ * and renamed into place: a reader sees the old file or the new one, never half of one.
+ * Model files and checkpoints are written this way. */
+GD_API gd_status gd_write_file_atomic(const char *path, const void *data, size_t len,
+                                      gd_error *err);
+
+/* safetensors: an 8-byte little-endian header length, a JSON header (dtype, shape and
+ * data offsets of each tensor, and "__metadata__"), then raw little-endian data. Tensor
+ * names are the model's state_dict keys; preprocessing statistics are "preprocess.*";
+ * metadata holds "gradus.spec", "gradus.input_shape" and "gradus.preprocess". Written to
+ * a temporary file and renamed into place. */
+GD_API gd_status gd_model_save(gd_model *m, const gd_preprocess *pre, const char *path,
+                               gd_error *err);
+/* Loads a model (built for max_batch) and its preprocessing (*pre may be set to NULL when
+ * the file has none; pass pre NULL to ignore it). Rejects a header larger than the file,
+ * offsets outside the data, overlapping tensors, unknown dtypes and shapes that disagree
+ * with the spec. */
+GD_API gd_status gd_model_load(gd_model **out, gd_preprocess **pre, const char *path,
+                               int64_t max_batch, gd_error *err);
+
+/* A checkpoint: the model file's content plus the optimiser's state and step count, the
+ * model's generator, and the caller's epoch, so that a run resumes bit for bit. */
+GD_API gd_status gd_checkpoint_save(gd_model *m, gd_optimizer *opt, const gd_preprocess *pre,
+                                    int64_t epoch, const char *run_state, const char *path,
+                                    gd_error *err);
+/* Restores the optimiser's state and step count, the model's generator, and the saved
+ * epoch and run_state (the caller's own text, e.g. early-stopping counters as JSON) into
+ * a model loaded from the same file (gd_model_load reads a checkpoint as a model file)
+ * and an optimiser of the same kind. run_state may be NULL. */
+GD_API gd_status gd_checkpoint_load(gd_model *m, gd_optimizer *opt, int64_t *epoch,
+                                    char *run_state, size_t run_state_len, const char *path,
+                                    gd_error *err);
 
 #ifdef __cplusplus
 }

@@ -28,6 +28,7 @@ void gd_model_free(gd_model *m)
     if (!m)
         return;
     release_build(m);
+    free(m->spec);
     gd_layer_free(m->root);
     gd_rng_free(m->rng);
     free(m);
@@ -105,6 +106,49 @@ gd_status gd_model_add_dropout(gd_model *m, double p)
     return append(m, st, l);
 }
 
+gd_status gd_model_add_conv2d(gd_model *m, int64_t in_channels, int64_t out_channels, int kernel_h,
+                              int kernel_w, int stride, int padding, int dilation, int groups,
+                              bool bias)
+{
+    gd_layer *l = NULL;
+    gd_status st = gd_conv2d_create(&l, in_channels, out_channels, kernel_h, kernel_w, stride,
+                                    padding, dilation, groups, bias, m->msg);
+    return append(m, st, l);
+}
+
+static gd_status add_pool(gd_model *m, gd_pool_kind kind, int kernel, int stride, int padding)
+{
+    gd_layer *l = NULL;
+    gd_status st = gd_pool2d_create(&l, kind, kernel, stride, padding, m->msg);
+    return append(m, st, l);
+}
+
+gd_status gd_model_add_maxpool2d(gd_model *m, int kernel, int stride, int padding)
+{
+    return add_pool(m, GD_POOL_MAX, kernel, stride, padding);
+}
+
+gd_status gd_model_add_avgpool2d(gd_model *m, int kernel, int stride, int padding)
+{
+    return add_pool(m, GD_POOL_AVG, kernel, stride, padding);
+}
+
+gd_status gd_model_add_global_avgpool(gd_model *m) { return add_pool(m, GD_POOL_GLOBAL_AVG, 0, 0, 0); }
+
+gd_status gd_model_add_flatten(gd_model *m)
+{
+    gd_layer *l = NULL;
+    gd_status st = gd_flatten_create(&l, m->msg);
+    return append(m, st, l);
+}
+
+gd_status gd_model_add_batchnorm2d(gd_model *m, int64_t channels, double eps, double momentum)
+{
+    gd_layer *l = NULL;
+    gd_status st = gd_batchnorm_create(&l, 2, channels, eps, momentum, m->msg);
+    return append(m, st, l);
+}
+
 gd_status gd_model_begin_residual(gd_model *m)
 {
     if (m->depth + 1 >= GD_MAX_NESTING)
@@ -123,6 +167,52 @@ gd_status gd_model_end_residual(gd_model *m)
         return gd_fail(m->msg, GD_ERR_STATE, "end_residual without a matching begin_residual");
     m->depth--;
     return GD_OK;
+}
+
+gd_status gd_model_set_spec(gd_model *m, const char *spec)
+{
+    free(m->spec);
+    m->spec = strdup(spec);
+    return m->spec ? GD_OK : gd_fail(m->msg, GD_ERR_NO_MEMORY, "out of memory copying the spec");
+}
+
+const char *gd_model_spec(const gd_model *m) { return m->spec; }
+
+int gd_model_input_shape(const gd_model *m, int64_t dims[GD_MAX_DIMS])
+{
+    for (int i = 0; i < m->in_shape.ndim; i++)
+        dims[i] = m->in_shape.dims[i];
+    return m->in_shape.ndim;
+}
+
+int gd_model_output_shape(const gd_model *m, int64_t dims[GD_MAX_DIMS])
+{
+    if (!m->built)
+        return 0;
+    for (int i = 0; i < m->root->out_shape.ndim; i++)
+        dims[i] = m->root->out_shape.dims[i];
+    return m->root->out_shape.ndim;
+}
+
+/* Shapes through a layer without planning memory: containers chain their children. */
+static gd_status infer_shape(gd_layer *l, const gd_shape *in, gd_shape *out, char *msg)
+{
+    l->in_shape = *in;
+    if (!l->ops->plan)
+        return l->ops->infer(l, out, msg);
+    gd_shape shape = *in;
+    for (int i = 0; i < l->nchildren; i++) {
+        gd_status st = infer_shape(l->children[i], &shape, &shape, msg);
+        if (st != GD_OK)
+            return st;
+    }
+    *out = shape;
+    return GD_OK;
+}
+
+gd_status gd_model_shape_so_far(gd_model *m, const gd_shape *in, gd_shape *out)
+{
+    return infer_shape(m->root, in, out, m->msg);
 }
 
 /* ---------------------------------------------------------------- building */

@@ -27,10 +27,19 @@ struct gd_model {
     gd_named_tensor **tensors;
     size_t ntensors;
 
+    char *spec; /* the text the model was built from, or NULL */
     gd_run run; /* the last forward's settings: backward replays them */
     gd_tensor output, output_grad;
     char msg[GD_MSG_MAX];
 };
+
+/* Records the spec text a model was built from (copied). */
+gd_status gd_model_set_spec(gd_model *m, const char *spec);
+
+/* The per-sample output shape of the layers added so far, for inputs of shape in (the
+ * spec parser infers each layer's input size from it). Fails, with the model's message,
+ * where a layer cannot take its input. */
+gd_status gd_model_shape_so_far(gd_model *m, const gd_shape *in, gd_shape *out);
 
 /* Plans the activations over m->activations (NULL: only measure); returns floats used. */
 gd_status gd_model_plan(gd_model *m, size_t *floats);

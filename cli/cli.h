@@ -1,0 +1,57 @@
+/* The gradus command: shared declarations of its subcommands. The command line is a client
+ * of include/gradus.h only; it never reaches into the library's internals. */
+#ifndef GD_CLI_H
+#define GD_CLI_H
+
+#include <gradus.h>
+#include <stdbool.h>
+#include <stdio.h>
+
+/* Exit codes, documented in `gradus --help`. */
+enum {
+    EXIT_OK = 0,
+    EXIT_FAILURE_RUN = 1, /* a file could not be read or written, or a library call failed */
+    EXIT_USAGE = 2,       /* unknown flag, bad flag value, missing argument */
+    EXIT_BAD_DATA = 3,    /* an input file is malformed (wrong magic, truncated, ragged CSV) */
+    EXIT_DIVERGED = 4     /* the loss became NaN or infinite */
+};
+
+int cmd_train(int argc, char **argv);
+int cmd_eval(int argc, char **argv);
+int cmd_predict(int argc, char **argv);
+
+/* Prints "gradus CMD: message" to stderr and returns code (for `return fail(...)`). */
+int fail(int code, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* The exit code for a library status: bad data for format errors, else a run failure. */
+int exit_code_for(gd_status st);
+
+/* Strict number parsing for flag values; false when text is not entirely a number. */
+bool parse_int64(const char *text, int64_t *out);
+bool parse_double(const char *text, double *out);
+
+/* The training and test sets named by --data: "fashion-mnist" (Debian's
+ * dataset-fashion-mnist), a folder with the four IDX files, or "csv:TRAIN[,TEST]" with
+ * --label-column. Either output may be NULL when not wanted. */
+typedef struct data_source {
+    const char *name;
+    int label_column;
+    bool csv_header;
+} data_source;
+int load_data(const char *cmd, const data_source *src, gd_dataset **train, gd_dataset **test);
+/* Reads --input of predict: IDX images (by magic) or CSV. */
+int load_inputs(const char *cmd, const char *path, int label_column, bool header, gd_dataset **out);
+
+/* Index of the largest of n scores (the first on ties). */
+int argmax(const float *scores, int n);
+/* Runs a model in evaluation mode over a data set (already preprocessed), in batches of
+ * the model's planned size; fills confusion (classes x classes,
+ * row = truth) when not NULL and returns accuracy in *accuracy and mean loss in *loss. */
+int evaluate(const char *cmd, gd_model *m, gd_dataset *ds, int64_t *confusion, double *accuracy,
+             double *loss);
+/* EXIT_USAGE, with a message, when the data's samples are not the model's input size. */
+int check_input_size(const char *cmd, const gd_model *m, gd_dataset *ds);
+/* A batch of a data set viewed with the model's per-sample input shape (the same numbers:
+ * images feed an MLP as flat vectors). */
+gd_tensor model_view(const gd_model *m, gd_tensor batch);
+
+#endif

@@ -1,0 +1,47 @@
+/* gradus: the command line. `gradus COMMAND [FLAGS]`; `gradus COMMAND --help`. */
+#include "cli.h"
+
+#include <string.h>
+
+typedef struct command {
+    const char *name;
+    int (*run)(int argc, char **argv);
+    const char *summary;
+} command;
+
+static const command commands[] = {
+    {"train", cmd_train, "train a network and save it with its metrics"},
+    {"eval", cmd_eval, "accuracy, per-class accuracy and confusion matrix of a saved model"},
+    {"predict", cmd_predict, "classify inputs with a saved model, as CSV"},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: gradus COMMAND [FLAGS]   (gradus COMMAND --help for its flags)\n\ncommands:\n");
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    fprintf(out, "\nexit codes: 0 success, 1 run failure (I/O, library error), 2 usage error,\n"
+                 "            3 malformed input data, 4 training diverged (NaN or infinite loss)\n");
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return EXIT_USAGE;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return EXIT_OK;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("gradus %s\n", gd_version());
+        return EXIT_OK;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0)
+            return commands[i].run(argc - 1, argv + 1);
+    fprintf(stderr, "gradus: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return EXIT_USAGE;
+}

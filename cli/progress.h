@@ -1,0 +1,28 @@
+/* Training progress: a live bar on a terminal, one plain line per epoch otherwise. */
+#ifndef GD_CLI_PROGRESS_H
+#define GD_CLI_PROGRESS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+typedef struct progress {
+    bool tty;
+    int64_t epoch, epochs, batches;
+    double epoch_start, last_draw;
+} progress;
+
+double now_seconds(void);
+void progress_start_epoch(progress *p, int64_t epoch, int64_t epochs, int64_t batches);
+/* After each batch: redraws the bar at most 10 times a second (terminals only). */
+void progress_batch(progress *p, int64_t batch, double loss, double samples_per_sec);
+
+typedef struct epoch_stats {
+    int64_t epoch;
+    double train_loss, train_accuracy, val_loss, val_accuracy, lr, seconds, samples_per_sec;
+    bool best;
+} epoch_stats;
+
+/* Clears the bar and prints the epoch's line. */
+void progress_end_epoch(progress *p, const epoch_stats *s);
+
+#endif

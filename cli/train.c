@@ -1,0 +1,455 @@
+/* gradus train: data, preprocessing, model and optimiser from flags; the epoch loop with
+ * validation, early stopping, checkpoints and resume; the run's files. */
+#include "progress.h"
+#include "run_dir.h"
+#include "train_config.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/* What a checkpoint must carry beyond the library's state to resume bit for bit. */
+typedef struct run_state {
+    int64_t epoch, best_epoch, bad_epochs, samples;
+    double best_val_accuracy, train_seconds, loop_seconds, final_train_loss;
+} run_state;
+
+typedef struct trainer {
+    train_config cfg;
+    const char *dir;
+    gd_dataset *train, *val, *test;
+    gd_preprocess *pre;
+    gd_model *model;
+    gd_optimizer *opt;
+    gd_schedule schedule;
+    gd_loader *loader;
+    metrics_log metrics;
+    run_state state;
+} trainer;
+
+/* ------------------------------------------------------------------ data */
+
+static int library_error(gd_status st, const char *message)
+{
+    return fail(exit_code_for(st), "train", "%s", message);
+}
+
+static int prepare_data(trainer *t)
+{
+    data_source src = train_config_data(&t->cfg);
+    gd_dataset *all = NULL;
+    int rc = load_data("train", &src, &all, &t->test);
+    if (rc != EXIT_OK)
+        return rc;
+    gd_error err;
+    gd_status st = GD_OK;
+    if (t->cfg.limit > 0) {
+        gd_dataset *head = NULL;
+        st = gd_dataset_head(all, t->cfg.limit, &head, &err);
+        gd_dataset_free(all);
+        all = head;
+    }
+    if (st == GD_OK && t->cfg.val_size > 0)
+        st = gd_dataset_split(all, t->cfg.val_size, t->cfg.seed, &t->train, &t->val, &err);
+    else if (st == GD_OK) {
+        t->train = all;
+        all = NULL;
+    }
+    gd_dataset_free(all);
+    return st == GD_OK ? EXIT_OK : library_error(st, err.message);
+}
+
+/* Fits (fresh run) or has restored (resume) the preprocessing, then applies it to every
+ * split: statistics come from the training split only. */
+static int preprocess_data(trainer *t)
+{
+    gd_error err;
+    gd_status st = GD_OK;
+    if (!t->pre && strcmp(t->cfg.preprocess, "none") != 0)
+        st = gd_preprocess_fit(&t->pre, t->cfg.preprocess, 1e-5, t->train, &err);
+    if (st != GD_OK)
+        return fail(EXIT_USAGE, "train", "--preprocess %s: %s", t->cfg.preprocess, err.message);
+    gd_dataset *sets[] = {t->train, t->val, t->test};
+    for (int i = 0; t->pre && i < 3 && st == GD_OK; i++)
+        if (sets[i])
+            st = gd_preprocess_apply_dataset(t->pre, sets[i], &err);
+    return st == GD_OK ? EXIT_OK : library_error(st, err.message);
+}
+
+/* ----------------------------------------------------------------- model */
+
+/* Flat samples first (an MLP on images sees their pixels as one vector), then the data's
+ * own shape (convolutions need C x H x W). */
+static int build_model(trainer *t)
+{
+    int64_t dims[GD_MAX_DIMS];
+    int ndim = gd_dataset_sample_shape(t->train, dims);
+    int64_t flat = gd_dataset_sample_size(t->train);
+    gd_error err;
+    gd_status st = gd_model_from_spec(&t->model, t->cfg.model, t->cfg.seed, 1, &flat,
+                                      t->cfg.batch_size, &err);
+    if (st == GD_ERR_SHAPE && ndim > 1)
+        st = gd_model_from_spec(&t->model, t->cfg.model, t->cfg.seed, ndim, dims,
+                                t->cfg.batch_size, &err);
+    return st == GD_OK ? EXIT_OK : fail(EXIT_USAGE, "train", "--model: %s", err.message);
+}
+
+static int make_optimizer(trainer *t)
+{
+    static const struct { const char *name; gd_optim_kind kind; } kinds[] = {
+        {"sgd", GD_OPTIM_SGD}, {"adam", GD_OPTIM_ADAM}, {"adamw", GD_OPTIM_ADAMW},
+        {"rmsprop", GD_OPTIM_RMSPROP}, {"adagrad", GD_OPTIM_ADAGRAD}};
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (strcmp(t->cfg.optim, kinds[i].name) != 0)
+            continue;
+        gd_optim_config c = gd_optim_defaults(kinds[i].kind);
+        c.lr = t->cfg.lr;
+        c.weight_decay = t->cfg.weight_decay;
+        if (kinds[i].kind == GD_OPTIM_SGD || kinds[i].kind == GD_OPTIM_RMSPROP)
+            c.momentum = t->cfg.momentum;
+        if (gd_optim_create(&t->opt, t->model, &c) != GD_OK)
+            return fail(EXIT_USAGE, "train", "--optim %s: %s", t->cfg.optim, gd_optim_error(t->opt));
+        return EXIT_OK;
+    }
+    return fail(EXIT_USAGE, "train", "--optim %s: expected sgd, adam, adamw, rmsprop or adagrad", t->cfg.optim);
+}
+
+/* --schedule in epochs, turned into a per-step gd_schedule. */
+static int make_schedule(trainer *t)
+{
+    int64_t batches = gd_loader_batches(t->loader);
+    int64_t warmup = t->cfg.warmup * batches, total = t->cfg.epochs * batches;
+    gd_schedule *s = &t->schedule;
+    *s = (gd_schedule){.kind = GD_SCHEDULE_CONSTANT, .base_lr = t->cfg.lr, .warmup_steps = warmup,
+                       .warmup_start_factor = 0.1};
+    const char *text = t->cfg.schedule;
+    double a = 0, b = 0.1;
+    char extra;
+    if (strcmp(text, "cosine") == 0) {
+        s->kind = GD_SCHEDULE_COSINE;
+        s->t_max = total - warmup > 1 ? total - warmup : 1;
+    } else if (strcmp(text, "linear") == 0) {
+        s->kind = GD_SCHEDULE_LINEAR;
+        s->start_factor = 1.0, s->end_factor = 0.01;
+        s->total_iters = total - warmup > 1 ? total - warmup : 1;
+    } else if (sscanf(text, "step:%lf:%lf%c", &a, &b, &extra) >= 1 && sscanf(text, "step:%lf%c", &a, &extra) != 2 && a >= 1) {
+        s->kind = GD_SCHEDULE_STEP;
+        s->step_size = (int64_t)a * batches;
+        s->gamma = b;
+    } else if (sscanf(text, "exp:%lf%c", &a, &extra) == 1 && a > 0) {
+        s->kind = GD_SCHEDULE_EXPONENTIAL;
+        s->gamma = pow(a, 1.0 / (double)batches); /* a per epoch */
+    } else if (strcmp(text, "constant") != 0)
+        return fail(EXIT_USAGE, "train", "--schedule %s: expected constant, cosine, linear, step:EPOCHS[:GAMMA] or exp:GAMMA", text);
+    if (gd_schedule_check(s) != GD_OK)
+        return fail(EXIT_USAGE, "train", "--schedule %s: impossible settings for this run", text);
+    return EXIT_OK;
+}
+
+/* ------------------------------------------------------------ checkpoints */
+
+static char *run_state_text(const run_state *s)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "best_epoch", (double)s->best_epoch);
+    cJSON_AddNumberToObject(j, "bad_epochs", (double)s->bad_epochs);
+    cJSON_AddNumberToObject(j, "samples", (double)s->samples);
+    cJSON_AddNumberToObject(j, "best_val_accuracy", s->best_val_accuracy);
+    cJSON_AddNumberToObject(j, "train_seconds", s->train_seconds);
+    cJSON_AddNumberToObject(j, "loop_seconds", s->loop_seconds);
+    cJSON_AddNumberToObject(j, "final_train_loss", s->final_train_loss);
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return text;
+}
+
+static double number(const cJSON *j, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : 0;
+}
+
+static void parse_run_state(run_state *s, const char *text)
+{
+    cJSON *j = cJSON_Parse(text);
+    s->best_epoch = (int64_t)number(j, "best_epoch");
+    s->bad_epochs = (int64_t)number(j, "bad_epochs");
+    s->samples = (int64_t)number(j, "samples");
+    s->best_val_accuracy = number(j, "best_val_accuracy");
+    s->train_seconds = number(j, "train_seconds");
+    s->loop_seconds = number(j, "loop_seconds");
+    s->final_train_loss = number(j, "final_train_loss");
+    cJSON_Delete(j);
+}
+
+static int save_checkpoint(trainer *t)
+{
+    char path[4096];
+    char *state = run_state_text(&t->state);
+    gd_error err;
+    gd_status st = gd_checkpoint_save(t->model, t->opt, t->pre, t->state.epoch, state,
+                                      run_path(path, sizeof path, t->dir, "checkpoint.safetensors"), &err);
+    free(state);
+    return st == GD_OK ? EXIT_OK : library_error(st, err.message);
+}
+
+/* Loads the model (and its preprocessing) from the checkpoint; the optimiser follows in
+ * restore_checkpoint once it exists. */
+static int load_checkpoint_model(trainer *t)
+{
+    char path[4096];
+    gd_error err;
+    gd_status st = gd_model_load(&t->model, &t->pre, run_path(path, sizeof path, t->dir, "checkpoint.safetensors"),
+                                 t->cfg.batch_size, &err);
+    return st == GD_OK ? EXIT_OK : library_error(st, err.message);
+}
+
+static int restore_checkpoint(trainer *t)
+{
+    char path[4096], state[1024] = "";
+    gd_error err;
+    gd_status st = gd_checkpoint_load(t->model, t->opt, &t->state.epoch, state, sizeof state,
+                                      run_path(path, sizeof path, t->dir, "checkpoint.safetensors"), &err);
+    if (st != GD_OK)
+        return library_error(st, err.message);
+    parse_run_state(&t->state, state);
+    return metrics_load(&t->metrics, run_path(path, sizeof path, t->dir, "metrics.jsonl"), t->state.epoch);
+}
+
+/* ------------------------------------------------------------------ epochs */
+
+static int diverged(trainer *t, int64_t step)
+{
+    return fail(EXIT_DIVERGED, "train",
+                "the loss became NaN or infinite at epoch %lld, step %lld; try a lower learning rate "
+                "(--lr %g now); the last good checkpoint is %s/checkpoint.safetensors",
+                (long long)t->state.epoch + 1, (long long)step, t->cfg.lr, t->dir);
+}
+
+/* One training step on a batch; counts correct guesses for the training accuracy. */
+static int train_step(trainer *t, gd_tensor x, const int32_t *labels, double *loss, int64_t *correct)
+{
+    gd_model *m = t->model;
+    gd_loss ce = {.kind = GD_LOSS_CROSS_ENTROPY, .label_smoothing = t->cfg.label_smoothing};
+    gd_tensor in = model_view(m, x);
+    gd_optim_set_lr(t->opt, gd_schedule_lr(&t->schedule, gd_optim_step_count(t->opt)));
+    gd_status st = gd_model_forward(m, &in);
+    if (st == GD_OK)
+        st = gd_model_loss(m, &ce, labels, NULL, loss);
+    if (st == GD_ERR_NUMERIC || (st == GD_OK && !isfinite(*loss)))
+        return EXIT_DIVERGED;
+    const gd_tensor *y = gd_model_output(m);
+    for (int64_t i = 0; st == GD_OK && i < x.dims[0]; i++)
+        *correct += argmax(y->data + i * y->dims[1], (int)y->dims[1]) == labels[i];
+    if (st == GD_OK)
+        st = gd_model_backward(m);
+    if (st == GD_OK && t->cfg.clip_norm > 0)
+        st = gd_model_clip_grad_norm(m, t->cfg.clip_norm, NULL);
+    if (st == GD_OK)
+        st = gd_optim_step(t->opt);
+    return st == GD_OK ? EXIT_OK : library_error(st, gd_model_error(m));
+}
+
+static int run_epoch(trainer *t, progress *bar, epoch_stats *s)
+{
+    gd_tensor x;
+    const int32_t *labels;
+    int64_t batch = 0, seen = 0, correct = 0;
+    double loss_sum = 0, start = now_seconds();
+    gd_model_set_training(t->model, true);
+    gd_loader_start_epoch(t->loader, t->state.epoch);
+    progress_start_epoch(bar, t->state.epoch + 1, t->cfg.epochs, gd_loader_batches(t->loader));
+    s->lr = gd_schedule_lr(&t->schedule, gd_optim_step_count(t->opt));
+    while (gd_loader_next(t->loader, &x, &labels)) {
+        double loss = 0;
+        int rc = train_step(t, x, labels, &loss, &correct);
+        if (rc == EXIT_DIVERGED)
+            return diverged(t, batch + 1);
+        if (rc != EXIT_OK)
+            return rc;
+        loss_sum += loss * (double)x.dims[0];
+        seen += x.dims[0];
+        progress_batch(bar, ++batch, loss_sum / (double)seen, (double)seen / (now_seconds() - start));
+    }
+    s->seconds = now_seconds() - start;
+    s->train_loss = loss_sum / (double)seen;
+    s->train_accuracy = (double)correct / (double)seen;
+    s->samples_per_sec = (double)seen / s->seconds;
+    t->state.samples += seen;
+    t->state.loop_seconds += s->seconds;
+    return EXIT_OK;
+}
+
+static int save_best(trainer *t)
+{
+    char path[4096];
+    gd_error err;
+    gd_status st = gd_model_save(t->model, t->pre, run_path(path, sizeof path, t->dir, "model.safetensors"), &err);
+    return st == GD_OK ? EXIT_OK : library_error(st, err.message);
+}
+
+/* Validation, best-model bookkeeping and the epoch's files. */
+static int end_epoch(trainer *t, progress *bar, epoch_stats *s, double epoch_start)
+{
+    int rc = EXIT_OK;
+    s->epoch = ++t->state.epoch;
+    s->val_loss = s->val_accuracy = NAN;
+    if (t->val)
+        rc = evaluate("train", t->model, t->val, NULL, &s->val_accuracy, &s->val_loss);
+    if (rc != EXIT_OK)
+        return rc;
+    /* Without a validation set, the last epoch counts as the best. */
+    s->best = !t->val || s->val_accuracy > t->state.best_val_accuracy;
+    if (s->best) {
+        t->state.best_val_accuracy = t->val ? s->val_accuracy : NAN;
+        t->state.best_epoch = s->epoch;
+        t->state.bad_epochs = 0;
+        rc = save_best(t);
+    } else
+        t->state.bad_epochs++;
+    t->state.final_train_loss = s->train_loss;
+    t->state.train_seconds += now_seconds() - epoch_start;
+    progress_end_epoch(bar, s);
+    char path[4096];
+    if (rc == EXIT_OK)
+        rc = metrics_append(&t->metrics, run_path(path, sizeof path, t->dir, "metrics.jsonl"), s);
+    return rc == EXIT_OK ? save_checkpoint(t) : rc;
+}
+
+static int train_epochs(trainer *t)
+{
+    progress bar = {0};
+    while (t->state.epoch < t->cfg.epochs) {
+        if (t->cfg.patience > 0 && t->state.bad_epochs >= t->cfg.patience) {
+            printf("early stop: no better validation accuracy for %lld epochs\n", (long long)t->cfg.patience);
+            break;
+        }
+        double start = now_seconds();
+        epoch_stats s = {0};
+        int rc = run_epoch(t, &bar, &s);
+        if (rc == EXIT_OK)
+            rc = end_epoch(t, &bar, &s, start);
+        if (rc != EXIT_OK)
+            return rc;
+    }
+    return EXIT_OK;
+}
+
+/* ----------------------------------------------------------------- finish */
+
+static int write_summary(trainer *t, double test_accuracy)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "test_accuracy", test_accuracy);
+    cJSON_AddNumberToObject(j, "best_val_accuracy", t->state.best_val_accuracy);
+    cJSON_AddNumberToObject(j, "best_epoch", (double)t->state.best_epoch);
+    cJSON_AddNumberToObject(j, "final_train_loss", t->state.final_train_loss);
+    cJSON_AddNumberToObject(j, "epochs", (double)t->state.epoch);
+    cJSON_AddNumberToObject(j, "train_seconds", t->state.train_seconds);
+    cJSON_AddNumberToObject(j, "train_samples_per_sec",
+                            t->state.loop_seconds > 0 ? (double)t->state.samples / t->state.loop_seconds : 0);
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)t->cfg.seed);
+    cJSON_AddRawToObject(j, "seed", seed);
+    cJSON_AddNumberToObject(j, "threads", gd_get_num_threads());
+    cJSON_AddStringToObject(j, "model", t->cfg.model);
+    cJSON_AddStringToObject(j, "preprocess", t->cfg.preprocess);
+    cJSON_AddStringToObject(j, "optim", t->cfg.optim);
+    cJSON_AddNumberToObject(j, "lr", t->cfg.lr);
+    cJSON_AddNumberToObject(j, "batch_size", (double)t->cfg.batch_size);
+    cJSON_AddNumberToObject(j, "parameters", (double)gd_model_parameters_flat(t->model).dims[0]);
+    char path[4096];
+    return write_json(run_path(path, sizeof path, t->dir, "summary.json"), j);
+}
+
+/* Test accuracy of the best model, as saved. */
+static int finish(trainer *t)
+{
+    char path[4096];
+    gd_model *best = NULL;
+    gd_error err;
+    gd_status st = gd_model_load(&best, NULL, run_path(path, sizeof path, t->dir, "model.safetensors"), 256, &err);
+    if (st != GD_OK)
+        return library_error(st, err.message);
+    double accuracy = 0, loss = 0;
+    int rc = evaluate("train", best, t->test, NULL, &accuracy, &loss);
+    gd_model_free(best);
+    if (rc == EXIT_OK)
+        rc = write_summary(t, accuracy);
+    if (rc == EXIT_OK)
+        printf("test accuracy %.4f (best epoch %lld, validation %.4f); %.1f s; model in %s\n", accuracy,
+               (long long)t->state.best_epoch, t->state.best_val_accuracy, t->state.train_seconds, path);
+    return rc;
+}
+
+/* ------------------------------------------------------------------ setup */
+
+static char *default_out(void)
+{
+    char buf[64];
+    time_t now = time(NULL);
+    strftime(buf, sizeof buf, "runs/%Y%m%d-%H%M%S", localtime(&now));
+    return strdup(buf);
+}
+
+static int setup(trainer *t, int argc, char **argv)
+{
+    int rc = train_config_parse(&t->cfg, argc, argv);
+    if (rc != EXIT_OK)
+        return rc;
+    bool resume = t->cfg.resume != NULL;
+    if (resume && (rc = train_config_load(&t->cfg, t->cfg.resume)) != EXIT_OK)
+        return rc;
+    if (resume) {
+        free(t->cfg.out);
+        t->cfg.out = strdup(t->cfg.resume);
+    } else if (!t->cfg.out)
+        t->cfg.out = default_out();
+    t->dir = t->cfg.out;
+    gd_set_num_threads(t->cfg.threads);
+    if ((rc = run_dir_prepare(t->dir, resume)) != EXIT_OK || (rc = prepare_data(t)) != EXIT_OK)
+        return rc;
+    if (resume && (rc = load_checkpoint_model(t)) != EXIT_OK)
+        return rc;
+    if ((rc = preprocess_data(t)) != EXIT_OK)
+        return rc;
+    if (!resume && (rc = build_model(t)) != EXIT_OK)
+        return rc;
+    gd_error err;
+    bool single_leftover = gd_dataset_size(t->train) % t->cfg.batch_size == 1;
+    if (gd_loader_create(&t->loader, t->train, t->cfg.batch_size, true, single_leftover, t->cfg.seed, &err) != GD_OK)
+        return fail(EXIT_USAGE, "train", "%s", err.message);
+    if ((rc = make_optimizer(t)) != EXIT_OK || (rc = make_schedule(t)) != EXIT_OK)
+        return rc;
+    if (resume)
+        return restore_checkpoint(t);
+    t->state.best_val_accuracy = -1;
+    char path[4096];
+    return write_json(run_path(path, sizeof path, t->dir, "config.json"), train_config_json(&t->cfg));
+}
+
+static void teardown(trainer *t)
+{
+    gd_loader_free(t->loader);
+    gd_optim_free(t->opt);
+    gd_model_free(t->model);
+    gd_preprocess_free(t->pre);
+    gd_dataset_free(t->train);
+    gd_dataset_free(t->val);
+    gd_dataset_free(t->test);
+    metrics_free(&t->metrics);
+    train_config_free(&t->cfg);
+}
+
+int cmd_train(int argc, char **argv)
+{
+    trainer t = {0};
+    int rc = setup(&t, argc, argv);
+    if (rc == EXIT_OK)
+        rc = train_epochs(&t);
+    if (rc == EXIT_OK)
+        rc = finish(&t);
+    teardown(&t);
+    return rc < 0 ? EXIT_OK : rc; /* -1: --help was printed */
+}

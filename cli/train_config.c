@@ -1,0 +1,317 @@
+/* Flags of `gradus train`, their defaults, and config.json. */
+#include "train_config.h"
+
+#include <getopt.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char *const HELP =
+    "usage: gradus train [FLAGS]\n"
+    "\n"
+    "Trains a network, prints one line per epoch (a progress bar on a terminal), and writes\n"
+    "RUN_DIR/{model.safetensors, checkpoint.safetensors, metrics.jsonl, summary.json,\n"
+    "config.json}. With no flags: the default MLP on Fashion-MNIST.\n"
+    "\n"
+    "data:\n"
+    "  --data SOURCE        fashion-mnist (Debian's dataset-fashion-mnist), a folder with the\n"
+    "                       four IDX files, or csv:TRAIN,TEST            [fashion-mnist]\n"
+    "  --label-column N     CSV: 0-based column of the label                          [0]\n"
+    "  --csv-header         CSV: the first row is a header\n"
+    "  --limit N            use only the first N training examples               [all]\n"
+    "  --val-size N         validation examples split off the training set        [5000]\n"
+    "  --preprocess KIND    none, center, center-channel, standardize, pca:K, whiten[:K],\n"
+    "                       zca (fitted on the training split only)           [standardize]\n"
+    "model:\n"
+    "  --model SPEC|@FILE   the network, e.g. 'linear(256) bn relu linear(10)'\n"
+    "                       [" DEFAULT_SPEC "]\n"
+    "optimisation:\n"
+    "  --optim NAME         sgd, adam, adamw, rmsprop, adagrad                     [adam]\n"
+    "  --lr RATE            learning rate                                        [0.001]\n"
+    "  --momentum M         SGD and RMSprop momentum                               [0.9]\n"
+    "  --weight-decay W     as the optimiser defines it (AdamW: decoupled)           [0]\n"
+    "  --schedule KIND      constant, cosine, linear, step:EPOCHS[:GAMMA], exp:GAMMA\n"
+    "                                                                          [cosine]\n"
+    "  --warmup EPOCHS      linear learning-rate warm-up                             [0]\n"
+    "  --label-smoothing E  cross-entropy label smoothing                            [0]\n"
+    "  --clip-norm N        clip gradients to this global L2 norm (0: off)           [0]\n"
+    "  --epochs N           at most N epochs                                        [30]\n"
+    "  --patience N         stop after N epochs without a better validation accuracy\n"
+    "                       (0: never); the best model is the one kept            [8]\n"
+    "  --batch-size N       mini-batch size; the last partial batch is used, except a\n"
+    "                       single leftover sample (batch norm needs two)         [128]\n"
+    "run:\n"
+    "  --seed N             seeds initialisation, split, shuffling and dropout       [1]\n"
+    "  --threads N          threads (0: all cores); same seed + threads = same bits  [0]\n"
+    "  --out RUN_DIR        where to write the run (must not exist)  [runs/DATE-TIME]\n"
+    "  --resume RUN_DIR     continue a run from its last checkpoint, with its settings\n"
+    "                       (--epochs and --threads may be given again)\n"
+    "  -h, --help           this text\n";
+
+enum { OPT_DATA = 256, OPT_LABEL_COLUMN, OPT_CSV_HEADER, OPT_LIMIT, OPT_VAL_SIZE, OPT_PREPROCESS,
+       OPT_MODEL, OPT_OPTIM, OPT_LR, OPT_MOMENTUM, OPT_WEIGHT_DECAY, OPT_SCHEDULE, OPT_WARMUP,
+       OPT_LABEL_SMOOTHING, OPT_CLIP, OPT_EPOCHS, OPT_PATIENCE, OPT_BATCH, OPT_SEED, OPT_THREADS,
+       OPT_OUT, OPT_RESUME };
+
+static const struct option options[] = {
+    {"data", required_argument, 0, OPT_DATA},
+    {"label-column", required_argument, 0, OPT_LABEL_COLUMN},
+    {"csv-header", no_argument, 0, OPT_CSV_HEADER},
+    {"limit", required_argument, 0, OPT_LIMIT},
+    {"val-size", required_argument, 0, OPT_VAL_SIZE},
+    {"preprocess", required_argument, 0, OPT_PREPROCESS},
+    {"model", required_argument, 0, OPT_MODEL},
+    {"optim", required_argument, 0, OPT_OPTIM},
+    {"lr", required_argument, 0, OPT_LR},
+    {"momentum", required_argument, 0, OPT_MOMENTUM},
+    {"weight-decay", required_argument, 0, OPT_WEIGHT_DECAY},
+    {"schedule", required_argument, 0, OPT_SCHEDULE},
+    {"warmup", required_argument, 0, OPT_WARMUP},
+    {"label-smoothing", required_argument, 0, OPT_LABEL_SMOOTHING},
+    {"clip-norm", required_argument, 0, OPT_CLIP},
+    {"epochs", required_argument, 0, OPT_EPOCHS},
+    {"patience", required_argument, 0, OPT_PATIENCE},
+    {"batch-size", required_argument, 0, OPT_BATCH},
+    {"seed", required_argument, 0, OPT_SEED},
+    {"threads", required_argument, 0, OPT_THREADS},
+    {"out", required_argument, 0, OPT_OUT},
+    {"resume", required_argument, 0, OPT_RESUME},
+    {"help", no_argument, 0, 'h'},
+    {0, 0, 0, 0},
+};
+
+static void set_text(char **field, const char *value)
+{
+    free(*field);
+    *field = strdup(value);
+}
+
+static void defaults(train_config *c)
+{
+    memset(c, 0, sizeof *c);
+    set_text(&c->data, "fashion-mnist");
+    set_text(&c->model, DEFAULT_SPEC);
+    set_text(&c->optim, "adam");
+    set_text(&c->schedule, "cosine");
+    set_text(&c->preprocess, "standardize");
+    c->lr = 1e-3;
+    c->momentum = 0.9;
+    c->epochs = 30;
+    c->patience = 8;
+    c->batch_size = 128;
+    c->val_size = 5000;
+    c->seed = 1;
+}
+
+/* --model @FILE reads the spec from FILE. */
+static int read_spec(train_config *c, const char *arg)
+{
+    if (arg[0] != '@') {
+        set_text(&c->model, arg);
+        return EXIT_OK;
+    }
+    FILE *f = fopen(arg + 1, "rb");
+    if (!f)
+        return fail(EXIT_USAGE, "train", "--model %s: cannot open %s", arg, arg + 1);
+    char *text = calloc(1, 1 << 20);
+    size_t len = fread(text, 1, (1 << 20) - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    free(c->model);
+    c->model = text;
+    return EXIT_OK;
+}
+
+static int bad_value(const char *flag, const char *value, const char *want)
+{
+    return fail(EXIT_USAGE, "train", "--%s %s: expected %s", flag, value, want);
+}
+
+static int set_count(const char *flag, const char *v, int64_t min, int64_t *out)
+{
+    if (!parse_int64(v, out) || *out < min)
+        return bad_value(flag, v, min > 0 ? "a positive integer" : "a non-negative integer");
+    return EXIT_OK;
+}
+
+static int set_real(const char *flag, const char *v, double *out)
+{
+    if (!parse_double(v, out) || *out < 0)
+        return bad_value(flag, v, "a non-negative number");
+    return EXIT_OK;
+}
+
+static int apply_option(train_config *c, int opt, const char *v)
+{
+    int64_t n;
+    int rc;
+    switch (opt) {
+    case OPT_DATA: set_text(&c->data, v); return EXIT_OK;
+    case OPT_LABEL_COLUMN:
+        rc = set_count("label-column", v, 0, &n);
+        c->label_column = (int)n;
+        return rc;
+    case OPT_CSV_HEADER: c->csv_header = true; return EXIT_OK;
+    case OPT_LIMIT: return set_count("limit", v, 1, &c->limit);
+    case OPT_VAL_SIZE: return set_count("val-size", v, 0, &c->val_size);
+    case OPT_PREPROCESS: set_text(&c->preprocess, v); return EXIT_OK;
+    case OPT_MODEL: return read_spec(c, v);
+    case OPT_OPTIM: set_text(&c->optim, v); return EXIT_OK;
+    case OPT_LR: return set_real("lr", v, &c->lr);
+    case OPT_MOMENTUM: return set_real("momentum", v, &c->momentum);
+    case OPT_WEIGHT_DECAY: return set_real("weight-decay", v, &c->weight_decay);
+    case OPT_SCHEDULE: set_text(&c->schedule, v); return EXIT_OK;
+    case OPT_WARMUP: return set_count("warmup", v, 0, &c->warmup);
+    case OPT_LABEL_SMOOTHING: return set_real("label-smoothing", v, &c->label_smoothing);
+    case OPT_CLIP: return set_real("clip-norm", v, &c->clip_norm);
+    case OPT_EPOCHS: c->epochs_given = true; return set_count("epochs", v, 1, &c->epochs);
+    case OPT_PATIENCE: return set_count("patience", v, 0, &c->patience);
+    case OPT_BATCH: return set_count("batch-size", v, 1, &c->batch_size);
+    case OPT_SEED:
+        rc = set_count("seed", v, 0, &n);
+        c->seed = (uint64_t)n;
+        return rc;
+    case OPT_THREADS:
+        rc = set_count("threads", v, 0, &n);
+        c->threads = (int)n;
+        c->threads_given = true;
+        return rc;
+    case OPT_OUT: set_text(&c->out, v); return EXIT_OK;
+    case OPT_RESUME: set_text(&c->resume, v); return EXIT_OK;
+    }
+    return EXIT_USAGE;
+}
+
+int train_config_parse(train_config *c, int argc, char **argv)
+{
+    defaults(c);
+    optind = 1;
+    opterr = 0;
+    int opt;
+    while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
+        if (opt == 'h') {
+            fputs(HELP, stdout);
+            return -1;
+        }
+        if (opt == '?')
+            return fail(EXIT_USAGE, "train", "unknown or incomplete flag '%s' (gradus train --help lists them)",
+                        argv[optind - 1]);
+        int rc = apply_option(c, opt, optarg);
+        if (rc != EXIT_OK)
+            return rc;
+    }
+    if (optind < argc)
+        return fail(EXIT_USAGE, "train", "unexpected argument '%s'", argv[optind]);
+    return EXIT_OK;
+}
+
+cJSON *train_config_json(const train_config *c)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "data", c->data);
+    cJSON_AddNumberToObject(j, "label_column", c->label_column);
+    cJSON_AddBoolToObject(j, "csv_header", c->csv_header);
+    cJSON_AddStringToObject(j, "model", c->model);
+    cJSON_AddStringToObject(j, "optim", c->optim);
+    cJSON_AddNumberToObject(j, "lr", c->lr);
+    cJSON_AddNumberToObject(j, "momentum", c->momentum);
+    cJSON_AddNumberToObject(j, "weight_decay", c->weight_decay);
+    cJSON_AddNumberToObject(j, "label_smoothing", c->label_smoothing);
+    cJSON_AddNumberToObject(j, "clip_norm", c->clip_norm);
+    cJSON_AddStringToObject(j, "schedule", c->schedule);
+    cJSON_AddNumberToObject(j, "warmup", (double)c->warmup);
+    cJSON_AddNumberToObject(j, "epochs", (double)c->epochs);
+    cJSON_AddNumberToObject(j, "batch_size", (double)c->batch_size);
+    cJSON_AddNumberToObject(j, "val_size", (double)c->val_size);
+    cJSON_AddNumberToObject(j, "limit", (double)c->limit);
+    cJSON_AddNumberToObject(j, "patience", (double)c->patience);
+    /* Seeds up to 2^53 survive a JSON number; larger ones are kept as text. */
+    char seed[32];
+    snprintf(seed, sizeof seed, "%llu", (unsigned long long)c->seed);
+    cJSON_AddStringToObject(j, "seed", seed);
+    cJSON_AddNumberToObject(j, "threads", c->threads);
+    cJSON_AddStringToObject(j, "preprocess", c->preprocess);
+    return j;
+}
+
+static bool take_text(const cJSON *j, const char *key, char **field)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!cJSON_IsString(v))
+        return false;
+    set_text(field, v->valuestring);
+    return true;
+}
+
+static bool take_number(const cJSON *j, const char *key, double *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!cJSON_IsNumber(v))
+        return false;
+    *out = v->valuedouble;
+    return true;
+}
+
+static bool take_count(const cJSON *j, const char *key, int64_t *out)
+{
+    double d;
+    if (!take_number(j, key, &d))
+        return false;
+    *out = (int64_t)d;
+    return true;
+}
+
+data_source train_config_data(const train_config *c)
+{
+    return (data_source){.name = c->data, .label_column = c->label_column, .csv_header = c->csv_header};
+}
+
+int train_config_load(train_config *c, const char *run_dir)
+{
+    char path[4096];
+    snprintf(path, sizeof path, "%s/config.json", run_dir);
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return fail(EXIT_USAGE, "train", "--resume %s: no %s (is it a gradus run folder?)", run_dir, path);
+    char *text = calloc(1, 1 << 20);
+    size_t len = fread(text, 1, (1 << 20) - 1, f);
+    fclose(f);
+    text[len] = '\0';
+    cJSON *j = cJSON_Parse(text);
+    free(text);
+    int64_t threads = c->threads, epochs = c->epochs;
+    char *seed = NULL;
+    double label_column = 0;
+    int64_t ints[6];
+    bool ok = j && take_text(j, "model", &c->model) && take_text(j, "optim", &c->optim) &&
+              take_text(j, "schedule", &c->schedule) && take_text(j, "preprocess", &c->preprocess) &&
+              take_text(j, "seed", &seed) && take_text(j, "data", &c->data) &&
+              take_number(j, "label_column", &label_column) && take_number(j, "lr", &c->lr) &&
+              take_number(j, "momentum", &c->momentum) && take_number(j, "weight_decay", &c->weight_decay) &&
+              take_number(j, "label_smoothing", &c->label_smoothing) &&
+              take_number(j, "clip_norm", &c->clip_norm) && take_count(j, "warmup", &ints[0]) &&
+              take_count(j, "epochs", &ints[1]) && take_count(j, "batch_size", &ints[2]) &&
+              take_count(j, "val_size", &ints[3]) && take_count(j, "limit", &ints[4]) &&
+              take_count(j, "patience", &ints[5]) && take_count(j, "threads", &threads);
+    if (ok) {
+        c->warmup = ints[0], c->epochs = c->epochs_given ? epochs : ints[1];
+        c->batch_size = ints[2], c->val_size = ints[3], c->limit = ints[4], c->patience = ints[5];
+        c->threads = c->threads_given ? c->threads : (int)threads;
+        c->seed = strtoull(seed, NULL, 10);
+        c->label_column = (int)label_column;
+        c->csv_header = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "csv_header"));
+    }
+    free(seed);
+    cJSON_Delete(j);
+    return ok ? EXIT_OK : fail(EXIT_BAD_DATA, "train", "%s: not a valid gradus config (a field is missing or of the wrong type)", path);
+}
+
+void train_config_free(train_config *c)
+{
+    free(c->model);
+    free(c->optim);
+    free(c->schedule);
+    free(c->preprocess);
+    free(c->out);
+    free(c->resume);
+    free(c->data);
+}
