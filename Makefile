@@ -77,8 +77,10 @@ $(BUILD)/bench/%: bench/%.c $(STATIC)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(STATIC) $(LDLIBS)
 
 # Criterion forks a process per test; --jobs 2 matches this machine's cores.
-test: $(TESTBIN) $(EXAMPLES) $(CLI)
+# TEST_ARGS (e.g. --filter 'loss/*') narrows the unit suite and skips the command's tests.
+test: $(TESTBIN) $(EXAMPLES)
 	cd tests && ../$(TESTBIN) --jobs 2 $(TEST_ARGS)
+	@[ -n "$(TEST_ARGS)" ] || { $(MAKE) --no-print-directory $(CLI) && tests/cli_test.sh $(CLI); }
 
 deps:
 	scripts/install-deps.sh

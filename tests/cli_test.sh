@@ -1,0 +1,119 @@
+#!/bin/sh
+# Integration tests of the gradus command on the real Fashion-MNIST files (Debian's
+# dataset-fashion-mnist) and on small files made here. Run by `make test` after the unit
+# suite; prints "N passed, N failed" and exits non-zero on any failure.
+#
+#   tests/cli_test.sh path/to/gradus
+set -u
+GRADUS=$(realpath "${1:-build/release/gradus}")
+DATA=/usr/share/datasets/fashion-mnist
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+passed=0
+failed=0
+
+ok() { passed=$((passed + 1)); echo "ok      $1"; }
+bad() { failed=$((failed + 1)); echo "FAILED  $1"; [ -f "$WORK/err" ] && sed 's/^/        /' "$WORK/err" | head -5; }
+# expect NAME CODE COMMAND...: the command exits with CODE.
+expect() {
+    name=$1 code=$2
+    shift 2
+    "$@" >"$WORK/out" 2>"$WORK/err"
+    rc=$?
+    if [ "$rc" -eq "$code" ]; then ok "$name"; else bad "$name (exit $rc, expected $code)"; fi
+}
+# contains NAME FILE TEXT
+contains() { if grep -q -- "$3" "$2"; then ok "$1"; else bad "$1 ('$3' not in $2)"; fi; }
+
+# Small, fast settings shared by the training tests.
+FAST="--limit 6000 --val-size 1000 --epochs 3 --batch-size 100 --threads 2"
+SMALL_MLP="linear(64) bn relu linear(10)"
+
+# ---------------------------------------------------------------- usage
+expect "gradus --help exits 0" 0 "$GRADUS" --help
+expect "unknown command exits 2" 2 "$GRADUS" frobnicate
+for cmd in train eval predict; do
+    expect "$cmd --help exits 0" 0 "$GRADUS" "$cmd" --help
+    expect "$cmd rejects an unknown flag with 2" 2 "$GRADUS" "$cmd" --no-such-flag
+done
+"$GRADUS" train --help >"$WORK/help"
+for flag in --data --model --optim --lr --momentum --weight-decay --schedule --epochs --batch-size \
+            --seed --threads --val-size --preprocess --out --resume --limit; do
+    contains "train --help lists $flag" "$WORK/help" "$flag"
+done
+expect "train rejects a bad number" 2 "$GRADUS" train --lr abc --out "$WORK/x"
+contains "bad number message names the flag" "$WORK/err" "--lr abc"
+expect "train rejects a bad spec with 2" 2 "$GRADUS" train --model "linear(64) reluu" --limit 100 --val-size 10 --out "$WORK/spec"
+contains "bad spec message names the position" "$WORK/err" "1:"
+
+# ---------------------------------------------------------------- train, eval, predict
+expect "train runs on Fashion-MNIST" 0 "$GRADUS" train --model "$SMALL_MLP" $FAST --out "$WORK/run"
+for f in model.safetensors checkpoint.safetensors metrics.jsonl summary.json config.json; do
+    [ -s "$WORK/run/$f" ] && ok "run folder holds $f" || bad "run folder holds $f"
+done
+[ "$(wc -l <"$WORK/run/metrics.jsonl")" -eq 3 ] && ok "metrics.jsonl has one line per epoch" || bad "metrics.jsonl has one line per epoch"
+for key in test_accuracy best_val_accuracy final_train_loss epochs train_seconds train_samples_per_sec seed threads model; do
+    contains "summary.json has $key" "$WORK/run/summary.json" "\"$key\""
+done
+acc=$(sed -n 's/.*"test_accuracy":[[:space:]]*\([0-9.]*\).*/\1/p' "$WORK/run/summary.json")
+awk "BEGIN{exit !($acc > 0.75)}" && ok "a small MLP on 5000 images reaches > 0.75 test accuracy ($acc)" || bad "test accuracy $acc <= 0.75"
+ls "$WORK/run" | grep -q -v -E '^(model|checkpoint)\.safetensors$|^(metrics\.jsonl|summary\.json|config\.json)$' \
+    && bad "no temporary files left in the run folder" || ok "no temporary files left in the run folder"
+expect "train refuses an existing run folder" 2 "$GRADUS" train --model "$SMALL_MLP" $FAST --out "$WORK/run"
+
+expect "eval runs" 0 "$GRADUS" eval --model "$WORK/run/model.safetensors"
+contains "eval prints the accuracy" "$WORK/out" "accuracy"
+contains "eval prints the confusion matrix" "$WORK/out" "confusion matrix"
+eval_acc=$(sed -n 's/^accuracy \([0-9.]*\).*/\1/p' "$WORK/out")
+awk "BEGIN{d=$eval_acc-$acc; exit !(d < 0.00005 && d > -0.00005)}" && ok "eval agrees with the run's test accuracy" || bad "eval $eval_acc vs train $acc"
+
+gunzip -c "$DATA/t10k-images-idx3-ubyte.gz" >"$WORK/test-images"
+expect "predict on IDX images" 0 "$GRADUS" predict --model "$WORK/run/model.safetensors" --input "$WORK/test-images" --output "$WORK/pred.csv"
+[ "$(wc -l <"$WORK/pred.csv")" -eq 10000 ] && ok "predict writes one row per image" || bad "predict writes one row per image"
+expect "predict --probs" 0 "$GRADUS" predict --model "$WORK/run/model.safetensors" --input "$DATA/t10k-images-idx3-ubyte.gz" --probs
+awk -F, 'NR==1{s=0; for(i=2;i<=NF;i++) s+=$i; exit !(NF==11 && s>0.999 && s<1.001)}' "$WORK/out" \
+    && ok "predict --probs gives the class and 10 probabilities summing to 1" || bad "predict --probs row format"
+printf '1,2,3\n' >"$WORK/short.csv"
+expect "predict rejects inputs of the wrong size" 2 "$GRADUS" predict --model "$WORK/run/model.safetensors" --input "$WORK/short.csv"
+
+# ---------------------------------------------------------------- bad data
+mkdir -p "$WORK/trunc"
+head -c 1000 "$WORK/test-images" >"$WORK/trunc/t10k-images-idx3-ubyte"
+for f in train-images-idx3-ubyte.gz train-labels-idx1-ubyte.gz t10k-labels-idx1-ubyte.gz; do
+    ln -sf "$DATA/$f" "$WORK/trunc/$f"
+done
+expect "truncated IDX file exits 3" 3 "$GRADUS" eval --model "$WORK/run/model.safetensors" --data "$WORK/trunc"
+contains "truncated IDX message names the file" "$WORK/err" "t10k-images-idx3-ubyte"
+printf 'not a model' >"$WORK/bad.safetensors"
+expect "a malformed model file exits 3" 3 "$GRADUS" eval --model "$WORK/bad.safetensors"
+contains "malformed model message names the file" "$WORK/err" "bad.safetensors"
+
+# ---------------------------------------------------------------- resume after kill -9
+train_resume() { # out-dir
+    "$GRADUS" train --model "linear(256) bn relu dropout(0.2) linear(10)" --limit 20000 --val-size 2000 \
+        --epochs 4 --batch-size 64 --threads 2 --seed 7 --out "$1" >/dev/null 2>"$WORK/err"
+}
+train_resume "$WORK/whole" && ok "uninterrupted reference run" || bad "uninterrupted reference run"
+train_resume "$WORK/killed" &
+pid=$!
+while [ ! -s "$WORK/killed/metrics.jsonl" ] && kill -0 $pid 2>/dev/null; do sleep 0.05; done
+sleep 0.3
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+lines=$(wc -l <"$WORK/killed/metrics.jsonl")
+[ "$lines" -lt 4 ] && ok "the run was killed mid-way (after $lines epoch(s))" || bad "the run finished before kill -9"
+expect "resume continues the killed run" 0 "$GRADUS" train --resume "$WORK/killed"
+cmp -s "$WORK/whole/checkpoint.safetensors" "$WORK/killed/checkpoint.safetensors" \
+    && ok "resumed run ends bit-identical to the uninterrupted one (checkpoint)" || bad "resumed checkpoint differs"
+cmp -s "$WORK/whole/model.safetensors" "$WORK/killed/model.safetensors" \
+    && ok "resumed run keeps the same best model" || bad "resumed best model differs"
+[ "$(wc -l <"$WORK/killed/metrics.jsonl")" -eq 4 ] && ok "metrics.jsonl has each epoch once after resume" || bad "metrics.jsonl after resume"
+
+# ---------------------------------------------------------------- divergence
+expect "a diverging run exits 4" 4 "$GRADUS" train --model "$SMALL_MLP" --limit 3000 --val-size 500 \
+    --epochs 4 --optim sgd --momentum 0 --lr 0.5 --schedule exp:100000 --threads 2 --out "$WORK/nan"
+contains "the divergence message names the epoch and suggests a lower rate" "$WORK/err" "lower learning rate"
+expect "the last good checkpoint still loads" 0 "$GRADUS" eval --model "$WORK/nan/checkpoint.safetensors"
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
