@@ -321,7 +321,10 @@ GD_API gd_optim_config gd_optim_defaults(gd_optim_kind kind);
 
 typedef struct gd_optimizer gd_optimizer;
 
-/* An optimiser over every parameter of a built model; its state is one flat buffer. */
+/* An optimiser over every parameter of a built model; its state is one flat buffer. On a
+ * failure other than GD_ERR_NO_MEMORY, *out is still a handle whose gd_optim_error() says
+ * why (free it with gd_optim_free); its gd_optim_step returns the same status. The model
+ * must outlive the optimiser. */
 GD_API gd_status gd_optim_create(gd_optimizer **out, gd_model *m, const gd_optim_config *cfg);
 GD_API void gd_optim_free(gd_optimizer *opt);
 GD_API const char *gd_optim_error(const gd_optimizer *opt);
@@ -331,7 +334,7 @@ GD_API void gd_optim_set_lr(gd_optimizer *opt, double lr);
 GD_API double gd_optim_lr(const gd_optimizer *opt);
 /* Steps taken so far (Adam's bias correction and Adagrad's decay read it). */
 GD_API int64_t gd_optim_step_count(const gd_optimizer *opt);
-GD_API void gd_optim_set_step_count(gd_optimizer *opt, int64_t steps);
+GD_API void gd_optim_set_step_count(gd_optimizer *opt, int64_t steps); /* negative: 0 */
 /* The named state tensors ("momentum_buffer", "exp_avg", ...), each as long as the flat
  * parameter buffer, so a checkpoint can save and restore them. */
 GD_API size_t gd_optim_state_count(const gd_optimizer *opt);
@@ -367,6 +370,7 @@ typedef struct gd_schedule {
 
 /* GD_ERR_INVALID_ARGUMENT for impossible settings (step_size < 1, t_max < 1, ...). */
 GD_API gd_status gd_schedule_check(const gd_schedule *s);
+/* NaN for t < 0 or a schedule that gd_schedule_check refuses. */
 GD_API double gd_schedule_lr(const gd_schedule *s, int64_t t);
 
 /* ------------------------------------------------ errors of handle-less calls */
