@@ -39,6 +39,15 @@ gd_rng *gd_model_rng(gd_model *m) { return m->rng; }
 
 /* ------------------------------------------------------------------ adding */
 
+/* "prefix.index", or "index" at the root: nn.Sequential's names. Layers are named when
+ * added (so messages about shapes can name them before the build) and again at build. */
+static void name_layer(gd_layer *l, const char *prefix, int index)
+{
+    /* Bounded nesting keeps names short; the check only silences -Wformat-truncation. */
+    if (snprintf(l->name, GD_NAME_MAX, *prefix ? "%s.%d" : "%s%d", prefix, index) >= GD_NAME_MAX)
+        l->name[GD_NAME_MAX - 1] = '\0';
+}
+
 /* Appends a freshly created layer to the innermost open container (takes ownership).
  * Callers create first, in a statement of its own: C leaves the order in which function
  * arguments are evaluated open, so append(m, create(&l), l) might read l too early. */
@@ -51,11 +60,13 @@ static gd_status append(gd_model *m, gd_status created, gd_layer *l)
         return gd_fail(m->msg, GD_ERR_STATE, "cannot add a %s layer: the model is already built",
                        l ? "new" : "");
     }
-    gd_status st = gd_layer_add_child(m->open[m->depth], l);
+    gd_layer *parent = m->open[m->depth];
+    gd_status st = gd_layer_add_child(parent, l);
     if (st != GD_OK) {
         gd_layer_free(l);
         return gd_fail(m->msg, st, "out of memory adding a layer");
     }
+    name_layer(l, parent == m->root ? "" : parent->name, parent->nchildren - 1);
     return GD_OK;
 }
 
@@ -223,9 +234,7 @@ static void name_tree(gd_model *m, gd_layer *l, const char *prefix)
 {
     for (int i = 0; i < l->nchildren; i++) {
         gd_layer *c = l->children[i];
-        /* Bounded nesting keeps names short; the check only silences -Wformat-truncation. */
-        if (snprintf(c->name, GD_NAME_MAX, *prefix ? "%s.%d" : "%s%d", prefix, i) >= GD_NAME_MAX)
-            c->name[GD_NAME_MAX - 1] = '\0';
+        name_layer(c, prefix, i);
         if (m->layers)
             m->layers[m->nlayers] = c;
         m->nlayers++;
