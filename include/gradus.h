@@ -444,7 +444,7 @@ GD_API bool gd_loader_next(gd_loader *l, gd_tensor *x, const int32_t **labels);
  * channel), "standardize" (mean and standard deviation per feature), "pca:K" (centre,
  * project on the top K principal components), "whiten[:K]" (PCA whitening: divide
  * each component by sqrt(eigenvalue + eps)) and "zca" (whitening rotated back to pixel
- * space). Eigendecompositions use LAPACK (ssyevd). */
+ * space). Eigendecompositions use LAPACK (dsyevd on a double covariance). */
 typedef struct gd_preprocess gd_preprocess;
 
 /* Fits the transform named by spec ("center", "pca:50", "whiten:100", "zca") on train;
