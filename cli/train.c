@@ -67,7 +67,7 @@ static int preprocess_data(trainer *t)
     gd_error err;
     gd_status st = GD_OK;
     if (!t->pre && strcmp(t->cfg.preprocess, "none") != 0)
-        st = gd_preprocess_fit(&t->pre, t->cfg.preprocess, 1e-5, t->train, &err);
+        st = gd_preprocess_fit(&t->pre, t->cfg.preprocess, t->cfg.preprocess_eps, t->train, &err);
     if (st != GD_OK)
         return fail(EXIT_USAGE, "train", "--preprocess %s: %s", t->cfg.preprocess, err.message);
     gd_dataset *sets[] = {t->train, t->val, t->test};

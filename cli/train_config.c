@@ -21,6 +21,8 @@ static const char *const HELP =
     "  --val-size N         validation examples split off the training set        [5000]\n"
     "  --preprocess KIND    none, center, center-channel, standardize, pca:K, whiten[:K],\n"
     "                       zca (fitted on the training split only)           [standardize]\n"
+    "  --preprocess-eps E   floor of standardize's deviation; whitening's eigenvalue\n"
+    "                       regulariser (pixels in [0, 1] have variances near 0.1)   [0.01]\n"
     "model:\n"
     "  --model SPEC|@FILE   the network, e.g. 'linear(256) bn relu linear(10)'\n"
     "                       [" DEFAULT_SPEC "]\n"
@@ -50,7 +52,7 @@ static const char *const HELP =
 enum { OPT_DATA = 256, OPT_LABEL_COLUMN, OPT_CSV_HEADER, OPT_LIMIT, OPT_VAL_SIZE, OPT_PREPROCESS,
        OPT_MODEL, OPT_OPTIM, OPT_LR, OPT_MOMENTUM, OPT_WEIGHT_DECAY, OPT_SCHEDULE, OPT_WARMUP,
        OPT_LABEL_SMOOTHING, OPT_CLIP, OPT_EPOCHS, OPT_PATIENCE, OPT_BATCH, OPT_SEED, OPT_THREADS,
-       OPT_OUT, OPT_RESUME };
+       OPT_OUT, OPT_RESUME, OPT_PREPROCESS_EPS };
 
 static const struct option options[] = {
     {"data", required_argument, 0, OPT_DATA},
@@ -59,6 +61,7 @@ static const struct option options[] = {
     {"limit", required_argument, 0, OPT_LIMIT},
     {"val-size", required_argument, 0, OPT_VAL_SIZE},
     {"preprocess", required_argument, 0, OPT_PREPROCESS},
+    {"preprocess-eps", required_argument, 0, OPT_PREPROCESS_EPS},
     {"model", required_argument, 0, OPT_MODEL},
     {"optim", required_argument, 0, OPT_OPTIM},
     {"lr", required_argument, 0, OPT_LR},
@@ -94,6 +97,7 @@ static void defaults(train_config *c)
     set_text(&c->schedule, "cosine");
     set_text(&c->preprocess, "standardize");
     c->lr = 1e-3;
+    c->preprocess_eps = 0.01;
     c->momentum = 0.9;
     c->epochs = 30;
     c->patience = 8;
@@ -154,6 +158,7 @@ static int apply_option(train_config *c, int opt, const char *v)
     case OPT_LIMIT: return set_count("limit", v, 1, &c->limit);
     case OPT_VAL_SIZE: return set_count("val-size", v, 0, &c->val_size);
     case OPT_PREPROCESS: set_text(&c->preprocess, v); return EXIT_OK;
+    case OPT_PREPROCESS_EPS: return set_real("preprocess-eps", v, &c->preprocess_eps);
     case OPT_MODEL: return read_spec(c, v);
     case OPT_OPTIM: set_text(&c->optim, v); return EXIT_OK;
     case OPT_LR: return set_real("lr", v, &c->lr);
@@ -230,6 +235,7 @@ cJSON *train_config_json(const train_config *c)
     cJSON_AddStringToObject(j, "seed", seed);
     cJSON_AddNumberToObject(j, "threads", c->threads);
     cJSON_AddStringToObject(j, "preprocess", c->preprocess);
+    cJSON_AddNumberToObject(j, "preprocess_eps", c->preprocess_eps);
     return j;
 }
 
@@ -285,7 +291,7 @@ int train_config_load(train_config *c, const char *run_dir)
     bool ok = j && take_text(j, "model", &c->model) && take_text(j, "optim", &c->optim) &&
               take_text(j, "schedule", &c->schedule) && take_text(j, "preprocess", &c->preprocess) &&
               take_text(j, "seed", &seed) && take_text(j, "data", &c->data) &&
-              take_number(j, "label_column", &label_column) && take_number(j, "lr", &c->lr) &&
+              take_number(j, "label_column", &label_column) && take_number(j, "lr", &c->lr) && take_number(j, "preprocess_eps", &c->preprocess_eps) &&
               take_number(j, "momentum", &c->momentum) && take_number(j, "weight_decay", &c->weight_decay) &&
               take_number(j, "label_smoothing", &c->label_smoothing) &&
               take_number(j, "clip_norm", &c->clip_norm) && take_count(j, "warmup", &ints[0]) &&

@@ -22,6 +22,7 @@ typedef struct train_config {
     uint64_t seed;
     int threads;
     char *preprocess;
+    double preprocess_eps; /* standardize's floor on std; whitening's regulariser */
     char *out;
     char *resume;
     bool threads_given, epochs_given; /* kept over config.json on --resume */

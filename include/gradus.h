@@ -389,15 +389,16 @@ typedef struct gd_error {
 typedef struct gd_dataset gd_dataset;
 
 /* IDX files (MNIST's format), plain or gzipped: images of uint8 scaled to [0, 1] (as
- * torchvision's ToTensor) or float32 kept as they are, and uint8 labels. */
+ * torchvision's ToTensor) or float32 kept as they are, and uint8 labels. Samples are
+ * 1 x H x W. labels_path may be NULL: images alone, every label 0, num_classes 1. */
 GD_API gd_status gd_dataset_read_idx(gd_dataset **out, const char *images_path,
                                      const char *labels_path, gd_error *err);
 /* A folder holding train-images-idx3-ubyte[.gz] and the three other files of (Fashion-)
  * MNIST; train selects the training or the test pair. */
 GD_API gd_status gd_dataset_read_idx_dir(gd_dataset **out, const char *dir, bool train,
                                          gd_error *err);
-/* CSV of numbers: label_column is the 0-based column of the integer label (negative:
- * none, labels all 0), the others are features taken as they are. */
+/* CSV of numbers: label_column is the 0-based column of the integer label, 0 to 255
+ * (negative: none, labels all 0), the others are features taken as they are. */
 GD_API gd_status gd_dataset_read_csv(gd_dataset **out, const char *path, int label_column,
                                      bool has_header, gd_error *err);
 /* CIFAR-10 binary batches (each record: 1 label byte, 3072 pixel bytes), concatenated;
@@ -429,6 +430,7 @@ GD_API gd_status gd_dataset_split(const gd_dataset *ds, int64_t val_size, uint64
  * last partial batch is kept (drop_last false) or skipped (drop_last true). */
 typedef struct gd_loader gd_loader;
 
+/* ds must outlive the loader; creation starts epoch 0. */
 GD_API gd_status gd_loader_create(gd_loader **out, const gd_dataset *ds, int64_t batch_size,
                                   bool shuffle, bool drop_last, uint64_t seed, gd_error *err);
 GD_API void gd_loader_free(gd_loader *l);

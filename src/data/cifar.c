@@ -1,0 +1,106 @@
+/* CIFAR-10, binary version (Krizhevsky 2009, https://www.cs.toronto.edu/~kriz/cifar.html):
+ * records of 1 label byte (0 to 9) and 3072 pixel bytes, the red, green and blue 32 x 32
+ * planes row-major. That is already channel-major, so a record becomes a 3 x 32 x 32
+ * sample as it stands, pixels x / 255 in float32 as torchvision's ToTensor. The files of a
+ * set (data_batch_1.bin to data_batch_5.bin) are read in the order given, as one. */
+#include "data.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#define CIFAR_PIXELS 3072
+#define CIFAR_RECORD (1 + CIFAR_PIXELS)
+#define CIFAR_CLASSES 10
+
+/* The number of records in path, from its size, which must be a whole number of them. */
+static gd_status count_records(const char *path, int64_t *n, char *msg)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return gd_fail(msg, GD_ERR_IO, "%s: %s", path, strerror(errno));
+    if (!S_ISREG(sb.st_mode))
+        return gd_fail(msg, GD_ERR_IO, "%s: not a regular file", path);
+    if (sb.st_size == 0 || sb.st_size % CIFAR_RECORD)
+        return gd_fail(msg, GD_ERR_FORMAT,
+                       "%s: size %lld is not a positive multiple of the %d-byte record", path,
+                       (long long)sb.st_size, CIFAR_RECORD);
+    *n = sb.st_size / CIFAR_RECORD;
+    return GD_OK;
+}
+
+/* Records [0, count) of f into samples first, first + 1, ... of ds. */
+static gd_status read_records(FILE *f, const char *path, int64_t count, gd_dataset *ds,
+                              int64_t first, char *msg)
+{
+    unsigned char rec[CIFAR_RECORD];
+    for (int64_t r = 0; r < count; r++) {
+        if (fread(rec, 1, sizeof rec, f) != sizeof rec)
+            return ferror(f) ? gd_fail(msg, GD_ERR_IO, "%s: %s", path, strerror(errno))
+                             : gd_fail(msg, GD_ERR_FORMAT,
+                                       "%s: truncated: file ends in record %lld of %lld", path,
+                                       (long long)r, (long long)count);
+        if (rec[0] >= CIFAR_CLASSES)
+            return gd_fail(msg, GD_ERR_FORMAT,
+                           "%s: record %lld (byte %lld): label %d, CIFAR-10's are 0 to %d", path,
+                           (long long)r, (long long)(r * CIFAR_RECORD), rec[0],
+                           CIFAR_CLASSES - 1);
+        float *x = ds->features + (first + r) * CIFAR_PIXELS;
+        for (int i = 0; i < CIFAR_PIXELS; i++)
+            x[i] = (float)rec[1 + i] / 255.0f;
+        ds->labels[first + r] = rec[0];
+    }
+    return GD_OK;
+}
+
+static gd_status read_file(const char *path, int64_t count, gd_dataset *ds, int64_t first,
+                           char *msg)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return gd_fail(msg, GD_ERR_IO, "%s: %s", path, strerror(errno));
+    gd_status st = read_records(f, path, count, ds, first, msg);
+    fclose(f);
+    return st;
+}
+
+/* counts[i] records from paths[i], one after another. */
+static gd_status read_files(const char *const *paths, int npaths, const int64_t *counts,
+                            int64_t total, gd_dataset **out, char *msg)
+{
+    gd_shape s = {.ndim = 3, .dims = {3, 32, 32}};
+    gd_status st = gd_dataset_alloc(out, total, &s, msg);
+    for (int64_t i = 0, first = 0; i < npaths && !st; first += counts[i++])
+        st = read_file(paths[i], counts[i], *out, first, msg);
+    if (st) {
+        gd_dataset_free(*out);
+        *out = NULL;
+        return st;
+    }
+    (*out)->num_classes = CIFAR_CLASSES;
+    return GD_OK;
+}
+
+gd_status gd_dataset_read_cifar10(gd_dataset **out, const char *const *paths, int npaths,
+                                  gd_error *err)
+{
+    char scratch[GD_MSG_MAX], *msg = GD_ERR_BUF(err, scratch);
+    if (!out || !paths || npaths < 1)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "read_cifar10: no files given");
+    *out = NULL;
+    int64_t *counts = malloc((size_t)npaths * sizeof *counts), total = 0;
+    if (!counts)
+        return gd_fail(msg, GD_ERR_NO_MEMORY, "read_cifar10: out of memory");
+    /* Sizes first, so that one allocation holds every file. */
+    gd_status st = GD_OK;
+    for (int i = 0; i < npaths && !st; i++) {
+        st = count_records(paths[i], &counts[i], msg);
+        total += st ? 0 : counts[i];
+    }
+    if (!st)
+        st = read_files(paths, npaths, counts, total, out, msg);
+    free(counts);
+    return st;
+}

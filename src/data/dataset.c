@@ -1,0 +1,218 @@
+/* A labelled data set in memory, its copies (head, split) and its getters. A data set owns
+ * two arrays: features (n x sample_size floats, sample after sample) and labels. */
+#include "data.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* The most floats one array may hold: their byte count must fit a signed 64-bit size. */
+#define MAX_FLOATS (INT64_MAX / (int64_t)sizeof(float))
+
+bool gd_mul_within(int64_t a, int64_t b, int64_t limit, int64_t *product)
+{
+    if (a < 0 || b < 0 || (b > 0 && a > limit / b))
+        return false;
+    *product = a * b;
+    return true;
+}
+
+/* The floats per sample of shape s and for n samples, checked to fit. */
+static gd_status check_sizes(const gd_shape *s, int64_t n, int64_t *size, int64_t *total,
+                             char *msg)
+{
+    if (s->ndim < 1 || s->ndim > GD_MAX_DIMS - 1)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
+                       "dataset: a sample has 1 to %d dimensions, not %d", GD_MAX_DIMS - 1,
+                       s->ndim);
+    *size = 1;
+    for (int i = 0; i < s->ndim; i++)
+        if (s->dims[i] < 1 || !gd_mul_within(*size, s->dims[i], MAX_FLOATS, size))
+            return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
+                           "dataset: sample dimension %d is %lld", i, (long long)s->dims[i]);
+    if (n < 0)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "dataset: n is %lld, must be >= 0",
+                       (long long)n);
+    if (!gd_mul_within(n, *size, MAX_FLOATS, total))
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
+                       "dataset: %lld samples of %lld floats do not fit in memory", (long long)n,
+                       (long long)*size);
+    return GD_OK;
+}
+
+gd_status gd_dataset_alloc(gd_dataset **out, int64_t n, const gd_shape *s, char *msg)
+{
+    *out = NULL;
+    int64_t size = 0, total = 0;
+    gd_status st = check_sizes(s, n, &size, &total, msg);
+    if (st)
+        return st;
+    gd_dataset *ds = calloc(1, sizeof *ds);
+    if (!ds)
+        return gd_fail(msg, GD_ERR_NO_MEMORY, "dataset: out of memory");
+    /* +1: an empty set (a zero-sized split) still gets real pointers. */
+    ds->features = malloc((size_t)total * sizeof(float) + 1);
+    ds->labels = calloc((size_t)n + 1, sizeof(int32_t));
+    if (!ds->features || !ds->labels) {
+        gd_dataset_free(ds);
+        return gd_fail(msg, GD_ERR_NO_MEMORY,
+                       "dataset: out of memory for %lld samples of %lld floats", (long long)n,
+                       (long long)size);
+    }
+    ds->n = n;
+    ds->shape = *s;
+    ds->sample_size = size;
+    ds->num_classes = 1;
+    *out = ds;
+    return GD_OK;
+}
+
+gd_status gd_dataset_replace_features(gd_dataset *ds, int ndim, const int64_t *dims,
+                                      float *features, char *msg)
+{
+    gd_shape s = {.ndim = ndim};
+    for (int i = 0; i < ndim && i < GD_MAX_DIMS - 1; i++)
+        s.dims[i] = dims[i];
+    int64_t size = 0, total = 0;
+    gd_status st = check_sizes(&s, ds->n, &size, &total, msg);
+    if (st)
+        return st;
+    free(ds->features);
+    ds->features = features;
+    ds->shape = s;
+    ds->sample_size = size;
+    return GD_OK;
+}
+
+gd_status gd_dataset_create(gd_dataset **out, int64_t n, int ndim, const int64_t *sample_dims,
+                            const float *features, const int32_t *labels, int num_classes,
+                            gd_error *err)
+{
+    char scratch[GD_MSG_MAX], *msg = GD_ERR_BUF(err, scratch);
+    if (!out || !sample_dims || (n > 0 && !features))
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "dataset: NULL argument");
+    *out = NULL;
+    if (num_classes < 1)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "dataset: num_classes is %d, must be >= 1",
+                       num_classes);
+    gd_shape s = {.ndim = ndim};
+    for (int i = 0; i < ndim && i < GD_MAX_DIMS - 1; i++)
+        s.dims[i] = sample_dims[i];
+    for (int64_t i = 0; labels && i < n; i++)
+        if (labels[i] < 0 || labels[i] >= num_classes)
+            return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
+                           "dataset: label %lld is %d, outside [0, %d)", (long long)i, labels[i],
+                           num_classes);
+    gd_dataset *ds;
+    gd_status st = gd_dataset_alloc(&ds, n, &s, msg);
+    if (st)
+        return st;
+    memcpy(ds->features, features, (size_t)(n * ds->sample_size) * sizeof(float));
+    if (labels)
+        memcpy(ds->labels, labels, (size_t)n * sizeof(int32_t));
+    ds->num_classes = num_classes;
+    *out = ds;
+    return GD_OK;
+}
+
+void gd_dataset_free(gd_dataset *ds)
+{
+    if (!ds)
+        return;
+    free(ds->features);
+    free(ds->labels);
+    free(ds);
+}
+
+int64_t gd_dataset_size(const gd_dataset *ds) { return ds->n; }
+
+int gd_dataset_sample_shape(const gd_dataset *ds, int64_t dims[GD_MAX_DIMS])
+{
+    for (int i = 0; i < ds->shape.ndim; i++)
+        dims[i] = ds->shape.dims[i];
+    return ds->shape.ndim;
+}
+
+int64_t gd_dataset_sample_size(const gd_dataset *ds) { return ds->sample_size; }
+int gd_dataset_num_classes(const gd_dataset *ds) { return ds->num_classes; }
+float *gd_dataset_features(gd_dataset *ds) { return ds->features; }
+const int32_t *gd_dataset_labels(const gd_dataset *ds) { return ds->labels; }
+
+/* A new data set of the m samples rows[0..m) of ds (rows NULL: the first m), with ds's
+ * shape and classes. */
+static gd_status copy_rows(const gd_dataset *ds, const int64_t *rows, int64_t m,
+                           gd_dataset **out, char *msg)
+{
+    gd_status st = gd_dataset_alloc(out, m, &ds->shape, msg);
+    if (st)
+        return st;
+    size_t row_bytes = (size_t)ds->sample_size * sizeof(float);
+    for (int64_t i = 0; i < m; i++) {
+        int64_t r = rows ? rows[i] : i;
+        memcpy((*out)->features + i * ds->sample_size, ds->features + r * ds->sample_size,
+               row_bytes);
+        (*out)->labels[i] = ds->labels[r];
+    }
+    (*out)->num_classes = ds->num_classes;
+    return GD_OK;
+}
+
+gd_status gd_dataset_head(const gd_dataset *ds, int64_t n, gd_dataset **out, gd_error *err)
+{
+    char scratch[GD_MSG_MAX], *msg = GD_ERR_BUF(err, scratch);
+    *out = NULL;
+    if (n < 0)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "dataset head: n is %lld, must be >= 0",
+                       (long long)n);
+    return copy_rows(ds, NULL, n < ds->n ? n : ds->n, out, msg);
+}
+
+/* Validation takes the first val_size positions of a Fisher-Yates permutation, in that
+ * order (as torch.utils.data.random_split keeps its subsets); training keeps the others
+ * in file order, so that a split changes nothing but which samples are held out. perm
+ * holds n indices and held n flags, both scratch. */
+static gd_status split_rows(const gd_dataset *ds, int64_t val_size, gd_rng *rng, int64_t *perm,
+                            unsigned char *held, gd_dataset **train, gd_dataset **val,
+                            char *msg)
+{
+    for (int64_t i = 0; i < ds->n; i++)
+        perm[i] = i;
+    gd_shuffle_prefix(perm, ds->n, val_size, rng);
+    gd_status st = copy_rows(ds, perm, val_size, val, msg);
+    if (st)
+        return st;
+    for (int64_t i = 0; i < val_size; i++)
+        held[perm[i]] = 1;
+    int64_t kept = 0;
+    for (int64_t i = 0; i < ds->n; i++)
+        if (!held[i])
+            perm[kept++] = i;
+    return copy_rows(ds, perm, kept, train, msg);
+}
+
+gd_status gd_dataset_split(const gd_dataset *ds, int64_t val_size, uint64_t seed,
+                           gd_dataset **train, gd_dataset **val, gd_error *err)
+{
+    char scratch[GD_MSG_MAX], *msg = GD_ERR_BUF(err, scratch);
+    *train = *val = NULL;
+    if (val_size < 0 || val_size >= ds->n)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
+                       "dataset split: val_size is %lld, must be in [0, %lld) for %lld samples",
+                       (long long)val_size, (long long)ds->n, (long long)ds->n);
+    int64_t *perm = malloc((size_t)ds->n * sizeof *perm);
+    unsigned char *held = calloc((size_t)ds->n, 1);
+    gd_rng *rng = NULL;
+    gd_status st = GD_ERR_NO_MEMORY;
+    if (perm && held && gd_rng_create(&rng, seed) == GD_OK)
+        st = split_rows(ds, val_size, rng, perm, held, train, val, msg);
+    else
+        gd_fail(msg, st, "dataset split: out of memory");
+    gd_rng_free(rng);
+    free(held);
+    free(perm);
+    if (st) {
+        gd_dataset_free(*train);
+        gd_dataset_free(*val);
+        *train = *val = NULL;
+    }
+    return st;
+}

@@ -1,0 +1,104 @@
+/* Mini-batches over a data set (which must outlive the loader). Epoch e's order is a
+ * Fisher-Yates permutation from a generator seeded with seed ^ (0x9e3779b97f4a7c15 (e + 1))
+ * (through splitmix64, in gd_rng_seed) and drawn from the identity: it depends on (seed, e)
+ * alone, so a run resumed at epoch e sees the batches it would have seen. The 64-bit golden
+ * ratio spreads consecutive epochs over the seed space (as splitmix64's own increment).
+ * Batches are copied out of the data set into one buffer allocated at creation; a new
+ * epoch starts at gd_loader_create and at each gd_loader_start_epoch. */
+#include "data.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+struct gd_loader {
+    const gd_dataset *ds;
+    int64_t batch_size;
+    bool shuffle, drop_last;
+    uint64_t seed;
+    gd_rng *rng;
+    int64_t *order; /* this epoch's sample order */
+    int64_t next;   /* position in order of the next batch's first sample */
+    float *x;       /* min(batch_size, n) samples */
+    int32_t *y;
+};
+
+gd_status gd_loader_create(gd_loader **out, const gd_dataset *ds, int64_t batch_size,
+                           bool shuffle, bool drop_last, uint64_t seed, gd_error *err)
+{
+    char scratch[GD_MSG_MAX], *msg = GD_ERR_BUF(err, scratch);
+    if (!out || !ds)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "loader: NULL argument");
+    *out = NULL;
+    if (batch_size < 1)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "loader: batch size is %lld, must be >= 1",
+                       (long long)batch_size);
+    if (ds->n < 1)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "loader: the data set is empty");
+    gd_loader *l = malloc(sizeof *l);
+    if (!l)
+        return gd_fail(msg, GD_ERR_NO_MEMORY, "loader: out of memory");
+    int64_t rows = batch_size < ds->n ? batch_size : ds->n;
+    *l = (gd_loader){.ds = ds, .batch_size = batch_size, .shuffle = shuffle,
+                     .drop_last = drop_last, .seed = seed};
+    l->order = malloc((size_t)ds->n * sizeof *l->order);
+    l->x = gd_alloc_aligned((size_t)(rows * ds->sample_size) * sizeof(float));
+    l->y = malloc((size_t)rows * sizeof *l->y);
+    if (!l->order || !l->x || !l->y || gd_rng_create(&l->rng, seed) != GD_OK) {
+        gd_loader_free(l);
+        return gd_fail(msg, GD_ERR_NO_MEMORY, "loader: out of memory for %lld samples",
+                       (long long)ds->n);
+    }
+    gd_loader_start_epoch(l, 0);
+    *out = l;
+    return GD_OK;
+}
+
+void gd_loader_free(gd_loader *l)
+{
+    if (!l)
+        return;
+    gd_rng_free(l->rng);
+    free(l->order);
+    free(l->x);
+    free(l->y);
+    free(l);
+}
+
+int64_t gd_loader_batches(const gd_loader *l)
+{
+    int64_t n = l->ds->n, b = l->batch_size;
+    return l->drop_last ? n / b : (n + b - 1) / b;
+}
+
+void gd_loader_start_epoch(gd_loader *l, int64_t epoch)
+{
+    int64_t n = l->ds->n;
+    for (int64_t i = 0; i < n; i++)
+        l->order[i] = i;
+    if (l->shuffle) {
+        gd_rng_seed(l->rng, l->seed ^ (0x9e3779b97f4a7c15ULL * ((uint64_t)epoch + 1)));
+        gd_shuffle_prefix(l->order, n, n, l->rng);
+    }
+    l->next = 0;
+}
+
+bool gd_loader_next(gd_loader *l, gd_tensor *x, const int32_t **labels)
+{
+    const gd_dataset *ds = l->ds;
+    int64_t left = ds->n - l->next;
+    int64_t rows = left < l->batch_size ? left : l->batch_size;
+    if (rows == 0 || (l->drop_last && rows < l->batch_size))
+        return false;
+    const int64_t *idx = l->order + l->next;
+    int64_t size = ds->sample_size, floats = rows * size;
+    /* Row copies are independent, so threads change nothing but the time. */
+#pragma omp parallel for num_threads(gd_threads()) if (floats > GD_PARALLEL_MIN) schedule(static)
+    for (int64_t i = 0; i < rows; i++)
+        memcpy(l->x + i * size, ds->features + idx[i] * size, (size_t)size * sizeof(float));
+    for (int64_t i = 0; i < rows; i++)
+        l->y[i] = ds->labels[idx[i]];
+    l->next += rows;
+    *x = gd_batch_view(l->x, rows, &ds->shape);
+    *labels = l->y;
+    return true;
+}
