@@ -160,7 +160,7 @@ int evaluate(const char *cmd, gd_model *m, gd_dataset *ds, int64_t *confusion, d
         return EXIT_USAGE;
     gd_error err;
     gd_loader *loader;
-    gd_status st = gd_loader_create(&loader, ds, 256, false, false, 0, &err);
+    gd_status st = gd_loader_create(&loader, ds, gd_model_max_batch(m), false, false, 0, &err);
     if (st != GD_OK)
         return fail(EXIT_FAILURE_RUN, cmd, "%s", err.message);
     bool was_training = gd_model_is_training(m);

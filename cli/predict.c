@@ -91,7 +91,7 @@ static int predict_all(const predict_opts *o, gd_model *m, gd_dataset *ds, char 
 {
     gd_error err;
     gd_loader *loader;
-    if (gd_loader_create(&loader, ds, 256, false, false, 0, &err) != GD_OK)
+    if (gd_loader_create(&loader, ds, gd_model_max_batch(m), false, false, 0, &err) != GD_OK)
         return fail(EXIT_FAILURE_RUN, "predict", "%s", err.message);
     gd_model_set_training(m, false);
     gd_loader_start_epoch(loader, 0);

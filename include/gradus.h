@@ -479,6 +479,8 @@ GD_API gd_status gd_model_from_spec(gd_model **out, const char *spec, uint64_t s
 GD_API const char *gd_model_spec(const gd_model *m);
 /* The per-sample input shape the model was built for; returns its number of dimensions. */
 GD_API int gd_model_input_shape(const gd_model *m, int64_t dims[GD_MAX_DIMS]);
+/* The largest batch a built model was planned for. */
+GD_API int64_t gd_model_max_batch(const gd_model *m);
 /* The per-sample output shape of a built model (10 for a 10-class classifier). */
 GD_API int gd_model_output_shape(const gd_model *m, int64_t dims[GD_MAX_DIMS]);
 
@@ -512,7 +514,10 @@ GD_API gd_status gd_checkpoint_save(gd_model *m, gd_optimizer *opt, const gd_pre
 /* Restores the optimiser's state and step count, the model's generator, and the saved
  * epoch and run_state (the caller's own text, e.g. early-stopping counters as JSON) into
  * a model loaded from the same file (gd_model_load reads a checkpoint as a model file)
- * and an optimiser of the same kind. run_state may be NULL. */
+ * and an optimiser of the same kind. run_state may be NULL. It also restores the model's
+ * parameters and buffers, and refuses a model built from another spec. Everything is
+ * checked before anything changes; a run_state_len too small for the saved text gives
+ * GD_ERR_INVALID_ARGUMENT. The learning rate is not saved: set it from the schedule. */
 GD_API gd_status gd_checkpoint_load(gd_model *m, gd_optimizer *opt, int64_t *epoch,
                                     char *run_state, size_t run_state_len, const char *path,
                                     gd_error *err);

@@ -196,6 +196,8 @@ int gd_model_input_shape(const gd_model *m, int64_t dims[GD_MAX_DIMS])
     return m->in_shape.ndim;
 }
 
+int64_t gd_model_max_batch(const gd_model *m) { return m->max_batch; }
+
 int gd_model_output_shape(const gd_model *m, int64_t dims[GD_MAX_DIMS])
 {
     if (!m->built)
