@@ -65,8 +65,10 @@ $(BUILD)/tests/%.o: tests/%.c $(wildcard include/*.h src/*/*.h tests/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
 
+# Allocation calls are wrapped so that tests/test_no_alloc.c can count them.
+WRAP_ALLOC := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=aligned_alloc
 $(TESTBIN): $(TEST_OBJ) $(STATIC)
-	$(CC) $(LDFLAGS) -o $@ $(TEST_OBJ) $(STATIC) -lcriterion $(LDLIBS)
+	$(CC) $(LDFLAGS) $(WRAP_ALLOC) -o $@ $(TEST_OBJ) $(STATIC) -lcriterion $(LDLIBS)
 
 $(BUILD)/examples/%: examples/%.c $(STATIC)
 	@mkdir -p $(dir $@)

@@ -22,7 +22,8 @@ int cmd_predict(int argc, char **argv);
 
 /* Prints "gradus CMD: message" to stderr and returns code (for `return fail(...)`). */
 int fail(int code, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-/* The exit code for a library status: bad data for format errors, else a run failure. */
+/* The exit code for a library status: bad data for format errors, usage for shapes and
+ * values that do not fit, else a run failure. */
 int exit_code_for(gd_status st);
 
 /* Strict number parsing for flag values; false when text is not entirely a number. */

@@ -21,7 +21,13 @@ int fail(int code, const char *cmd, const char *fmt, ...)
     return code;
 }
 
-int exit_code_for(gd_status st) { return st == GD_ERR_FORMAT ? EXIT_BAD_DATA : EXIT_FAILURE_RUN; }
+/* Malformed files are bad data; shapes or values that do not fit are the caller's usage. */
+int exit_code_for(gd_status st)
+{
+    if (st == GD_ERR_FORMAT)
+        return EXIT_BAD_DATA;
+    return st == GD_ERR_SHAPE || st == GD_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_FAILURE_RUN;
+}
 
 bool parse_int64(const char *text, int64_t *out)
 {

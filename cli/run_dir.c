@@ -81,24 +81,13 @@ static void append_line(metrics_log *log, const char *line, size_t len)
     log->text[log->len] = '\0';
 }
 
-int metrics_load(metrics_log *log, const char *path, int64_t last_epoch)
+void metrics_set(metrics_log *log, const char *text)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return EXIT_OK; /* killed before the first epoch ended */
-    char line[4096];
-    while (fgets(line, sizeof line, f)) {
-        cJSON *j = cJSON_Parse(line);
-        const cJSON *e = cJSON_GetObjectItemCaseSensitive(j, "epoch");
-        if (cJSON_IsNumber(e) && e->valuedouble <= (double)last_epoch)
-            append_line(log, line, strlen(line));
-        cJSON_Delete(j);
-    }
-    fclose(f);
-    return EXIT_OK;
+    log->len = 0;
+    append_line(log, text, strlen(text));
 }
 
-int metrics_append(metrics_log *log, const char *path, const epoch_stats *s)
+void metrics_add(metrics_log *log, const epoch_stats *s)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "epoch", (double)s->epoch);
@@ -114,7 +103,11 @@ int metrics_append(metrics_log *log, const char *path, const epoch_stats *s)
     append_line(log, text, strlen(text));
     append_line(log, "\n", 1);
     free(text);
-    return write_text(path, log->text, log->len);
+}
+
+int metrics_write(const metrics_log *log, const char *path)
+{
+    return write_text(path, log->text ? log->text : "", log->len);
 }
 
 void metrics_free(metrics_log *log) { free(log->text); }

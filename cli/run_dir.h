@@ -16,15 +16,16 @@ const char *run_path(char *buf, size_t len, const char *dir, const char *name);
 /* Writes j (pretty-printed) to path; takes ownership of j. */
 int write_json(const char *path, cJSON *j);
 
-/* metrics.jsonl: one JSON object per epoch, rewritten whole at each epoch's end. */
+/* metrics.jsonl: one JSON object per epoch. The text also travels in each checkpoint, so
+ * a resumed run rewrites exactly the lines of the epochs its checkpoint holds. */
 typedef struct metrics_log {
     char *text;
     size_t len, cap;
 } metrics_log;
 
-/* On resume, keeps the lines of epochs up to last_epoch (the checkpoint's). */
-int metrics_load(metrics_log *log, const char *path, int64_t last_epoch);
-int metrics_append(metrics_log *log, const char *path, const epoch_stats *s);
+void metrics_add(metrics_log *log, const epoch_stats *s);
+void metrics_set(metrics_log *log, const char *text);
+int metrics_write(const metrics_log *log, const char *path);
 void metrics_free(metrics_log *log);
 
 #endif

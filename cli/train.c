@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 /* What a checkpoint must carry beyond the library's state to resume bit for bit. */
 typedef struct run_state {
@@ -115,29 +116,47 @@ static int make_optimizer(trainer *t)
     return fail(EXIT_USAGE, "train", "--optim %s: expected sgd, adam, adamw, rmsprop or adagrad", t->cfg.optim);
 }
 
+/* "NAME:A[:B]" with numbers A and optional B (kept as given when absent). */
+static bool parse_schedule_args(const char *text, const char *name, double *a, double *b)
+{
+    size_t len = strlen(name);
+    if (strncmp(text, name, len) != 0 || text[len] != ':')
+        return false;
+    char *end;
+    *a = strtod(text + len + 1, &end);
+    if (end == text + len + 1)
+        return false;
+    if (*end == ':') {
+        const char *second = end + 1;
+        *b = strtod(second, &end);
+        if (end == second)
+            return false;
+    }
+    return *end == '\0';
+}
+
 /* --schedule in epochs, turned into a per-step gd_schedule. */
 static int make_schedule(trainer *t)
 {
     int64_t batches = gd_loader_batches(t->loader);
     int64_t warmup = t->cfg.warmup * batches, total = t->cfg.epochs * batches;
+    int64_t main_steps = total - warmup > 1 ? total - warmup : 1;
     gd_schedule *s = &t->schedule;
     *s = (gd_schedule){.kind = GD_SCHEDULE_CONSTANT, .base_lr = t->cfg.lr, .warmup_steps = warmup,
                        .warmup_start_factor = 0.1};
     const char *text = t->cfg.schedule;
-    double a = 0, b = 0.1;
-    char extra;
+    double a = 0, b = 0.1, unused = 0;
     if (strcmp(text, "cosine") == 0) {
         s->kind = GD_SCHEDULE_COSINE;
-        s->t_max = total - warmup > 1 ? total - warmup : 1;
+        s->t_max = main_steps;
     } else if (strcmp(text, "linear") == 0) {
         s->kind = GD_SCHEDULE_LINEAR;
-        s->start_factor = 1.0, s->end_factor = 0.01;
-        s->total_iters = total - warmup > 1 ? total - warmup : 1;
-    } else if (sscanf(text, "step:%lf:%lf%c", &a, &b, &extra) >= 1 && sscanf(text, "step:%lf%c", &a, &extra) != 2 && a >= 1) {
+        s->start_factor = 1.0, s->end_factor = 0.01, s->total_iters = main_steps;
+    } else if (parse_schedule_args(text, "step", &a, &b) && a >= 1) {
         s->kind = GD_SCHEDULE_STEP;
         s->step_size = (int64_t)a * batches;
         s->gamma = b;
-    } else if (sscanf(text, "exp:%lf%c", &a, &extra) == 1 && a > 0) {
+    } else if (parse_schedule_args(text, "exp", &a, &unused) && unused == 0 && a > 0) {
         s->kind = GD_SCHEDULE_EXPONENTIAL;
         s->gamma = pow(a, 1.0 / (double)batches); /* a per epoch */
     } else if (strcmp(text, "constant") != 0)
@@ -149,9 +168,10 @@ static int make_schedule(trainer *t)
 
 /* ------------------------------------------------------------ checkpoints */
 
-static char *run_state_text(const run_state *s)
+static char *run_state_text(const run_state *s, const metrics_log *metrics)
 {
     cJSON *j = cJSON_CreateObject();
+    cJSON_AddStringToObject(j, "metrics", metrics->text ? metrics->text : "");
     cJSON_AddNumberToObject(j, "best_epoch", (double)s->best_epoch);
     cJSON_AddNumberToObject(j, "bad_epochs", (double)s->bad_epochs);
     cJSON_AddNumberToObject(j, "samples", (double)s->samples);
@@ -170,9 +190,11 @@ static double number(const cJSON *j, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : 0;
 }
 
-static void parse_run_state(run_state *s, const char *text)
+static void parse_run_state(run_state *s, metrics_log *metrics, const char *text)
 {
     cJSON *j = cJSON_Parse(text);
+    const cJSON *lines = cJSON_GetObjectItemCaseSensitive(j, "metrics");
+    metrics_set(metrics, cJSON_IsString(lines) ? lines->valuestring : "");
     s->best_epoch = (int64_t)number(j, "best_epoch");
     s->bad_epochs = (int64_t)number(j, "bad_epochs");
     s->samples = (int64_t)number(j, "samples");
@@ -186,7 +208,7 @@ static void parse_run_state(run_state *s, const char *text)
 static int save_checkpoint(trainer *t)
 {
     char path[4096];
-    char *state = run_state_text(&t->state);
+    char *state = run_state_text(&t->state, &t->metrics);
     gd_error err;
     gd_status st = gd_checkpoint_save(t->model, t->opt, t->pre, t->state.epoch, state,
                                       run_path(path, sizeof path, t->dir, "checkpoint.safetensors"), &err);
@@ -195,26 +217,31 @@ static int save_checkpoint(trainer *t)
 }
 
 /* Loads the model (and its preprocessing) from the checkpoint; the optimiser follows in
- * restore_checkpoint once it exists. */
-static int load_checkpoint_model(trainer *t)
+ * restore_checkpoint once it exists. A run killed before its first checkpoint starts over. */
+static int load_checkpoint_model(trainer *t, bool *found)
 {
     char path[4096];
+    run_path(path, sizeof path, t->dir, "checkpoint.safetensors");
+    *found = access(path, F_OK) == 0;
+    if (!*found)
+        return EXIT_OK;
     gd_error err;
-    gd_status st = gd_model_load(&t->model, &t->pre, run_path(path, sizeof path, t->dir, "checkpoint.safetensors"),
-                                 t->cfg.batch_size, &err);
+    gd_status st = gd_model_load(&t->model, &t->pre, path, t->cfg.batch_size, &err);
     return st == GD_OK ? EXIT_OK : library_error(st, err.message);
 }
 
+#define RUN_STATE_MAX (1 << 22) /* metrics of thousands of epochs */
+
 static int restore_checkpoint(trainer *t)
 {
-    char path[4096], state[1024] = "";
+    char path[4096], *state = calloc(1, RUN_STATE_MAX);
     gd_error err;
-    gd_status st = gd_checkpoint_load(t->model, t->opt, &t->state.epoch, state, sizeof state,
+    gd_status st = gd_checkpoint_load(t->model, t->opt, &t->state.epoch, state, RUN_STATE_MAX,
                                       run_path(path, sizeof path, t->dir, "checkpoint.safetensors"), &err);
-    if (st != GD_OK)
-        return library_error(st, err.message);
-    parse_run_state(&t->state, state);
-    return metrics_load(&t->metrics, run_path(path, sizeof path, t->dir, "metrics.jsonl"), t->state.epoch);
+    if (st == GD_OK)
+        parse_run_state(&t->state, &t->metrics, state);
+    free(state);
+    return st == GD_OK ? EXIT_OK : library_error(st, err.message);
 }
 
 /* ------------------------------------------------------------------ epochs */
@@ -289,7 +316,9 @@ static int save_best(trainer *t)
     return st == GD_OK ? EXIT_OK : library_error(st, err.message);
 }
 
-/* Validation, best-model bookkeeping and the epoch's files. */
+/* Validation, best-model bookkeeping and the epoch's files: the best model, then the
+ * checkpoint (which carries the metrics), then metrics.jsonl. A kill between any two
+ * leaves files that a resume from the last checkpoint makes consistent again. */
 static int end_epoch(trainer *t, progress *bar, epoch_stats *s, double epoch_start)
 {
     int rc = EXIT_OK;
@@ -311,10 +340,11 @@ static int end_epoch(trainer *t, progress *bar, epoch_stats *s, double epoch_sta
     t->state.final_train_loss = s->train_loss;
     t->state.train_seconds += now_seconds() - epoch_start;
     progress_end_epoch(bar, s);
+    metrics_add(&t->metrics, s);
     char path[4096];
     if (rc == EXIT_OK)
-        rc = metrics_append(&t->metrics, run_path(path, sizeof path, t->dir, "metrics.jsonl"), s);
-    return rc == EXIT_OK ? save_checkpoint(t) : rc;
+        rc = save_checkpoint(t);
+    return rc == EXIT_OK ? metrics_write(&t->metrics, run_path(path, sizeof path, t->dir, "metrics.jsonl")) : rc;
 }
 
 static int train_epochs(trainer *t)
@@ -410,11 +440,12 @@ static int setup(trainer *t, int argc, char **argv)
     gd_set_num_threads(t->cfg.threads);
     if ((rc = run_dir_prepare(t->dir, resume)) != EXIT_OK || (rc = prepare_data(t)) != EXIT_OK)
         return rc;
-    if (resume && (rc = load_checkpoint_model(t)) != EXIT_OK)
+    bool checkpoint = false;
+    if (resume && (rc = load_checkpoint_model(t, &checkpoint)) != EXIT_OK)
         return rc;
     if ((rc = preprocess_data(t)) != EXIT_OK)
         return rc;
-    if (!resume && (rc = build_model(t)) != EXIT_OK)
+    if (!checkpoint && (rc = build_model(t)) != EXIT_OK)
         return rc;
     gd_error err;
     bool single_leftover = gd_dataset_size(t->train) % t->cfg.batch_size == 1;
@@ -422,7 +453,7 @@ static int setup(trainer *t, int argc, char **argv)
         return fail(EXIT_USAGE, "train", "%s", err.message);
     if ((rc = make_optimizer(t)) != EXIT_OK || (rc = make_schedule(t)) != EXIT_OK)
         return rc;
-    if (resume)
+    if (checkpoint)
         return restore_checkpoint(t);
     t->state.best_val_accuracy = -1;
     char path[4096];

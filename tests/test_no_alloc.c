@@ -1,0 +1,104 @@
+/* A training step allocates nothing: forward, loss, backward, clipping and every
+ * optimiser's step run on memory planned by gd_model_build and gd_optim_create.
+ *
+ * The test binary is linked with -Wl,--wrap for the allocation functions, so every call
+ * the library makes to them passes through the counters below. */
+#include "gradcheck.h"
+
+#include <criterion/criterion.h>
+#include <stdlib.h>
+
+static int g_counting, g_allocations;
+
+void *__real_malloc(size_t n);
+void *__real_calloc(size_t n, size_t size);
+void *__real_realloc(void *p, size_t n);
+void *__real_aligned_alloc(size_t align, size_t n);
+
+void *__wrap_malloc(size_t n)
+{
+    g_allocations += g_counting;
+    return __real_malloc(n);
+}
+void *__wrap_calloc(size_t n, size_t size)
+{
+    g_allocations += g_counting;
+    return __real_calloc(n, size);
+}
+void *__wrap_realloc(void *p, size_t n)
+{
+    g_allocations += g_counting;
+    return __real_realloc(p, n);
+}
+void *__wrap_aligned_alloc(size_t align, size_t n)
+{
+    g_allocations += g_counting;
+    return __real_aligned_alloc(align, n);
+}
+
+static gd_model *every_layer(void)
+{
+    gd_model *m;
+    gd_model_create(&m, 1);
+    gd_model_add_linear(m, 6, 8, true);
+    gd_model_add_batchnorm1d(m, 8, 1e-5, 0.1);
+    gd_model_add_prelu(m, 8, 0.25);
+    gd_model_add_dropout(m, 0.2);
+    gd_model_begin_residual(m);
+    gd_model_add_linear(m, 8, 8, true);
+    gd_model_add_activation(m, GD_ACT_GELU);
+    gd_model_end_residual(m);
+    gd_model_add_linear(m, 8, 12, true);
+    gd_model_add_maxout(m, 2);
+    gd_model_add_activation(m, GD_ACT_TANH);
+    gd_model_add_linear(m, 6, 3, true);
+    cr_assert_eq(gd_model_build(m, 1, (int64_t[]){6}, 16), GD_OK, "%s", gd_model_error(m));
+    return m;
+}
+
+static void expect_steps_allocate_nothing(gd_optim_kind kind)
+{
+    gd_model *m = every_layer();
+    gd_optim_config cfg = gd_optim_defaults(kind);
+    cfg.momentum = kind == GD_OPTIM_SGD ? 0.9 : cfg.momentum;
+    gd_optimizer *opt;
+    cr_assert_eq(gd_optim_create(&opt, m, &cfg), GD_OK, "%s", gd_optim_error(opt));
+    gd_tensor x = random_tensor(1, -1, 1, 2, (int64_t[]){16, 6});
+    int32_t labels[16];
+    for (int i = 0; i < 16; i++)
+        labels[i] = i % 3;
+    gd_loss loss = {.kind = GD_LOSS_CROSS_ENTROPY, .label_smoothing = 0.1};
+    double value;
+    g_allocations = 0;
+    for (int step = 0; step < 3; step++) {
+        g_counting = step > 0; /* the first step may touch lazily set-up libraries */
+        cr_assert_eq(gd_model_forward(m, &x), GD_OK);
+        cr_assert_eq(gd_model_loss(m, &loss, labels, NULL, &value), GD_OK);
+        cr_assert_eq(gd_model_backward(m), GD_OK);
+        cr_assert_eq(gd_model_l2_penalty(m, 1e-4, &value), GD_OK);
+        cr_assert_eq(gd_model_clip_grad_norm(m, 1.0, NULL), GD_OK);
+        cr_assert_eq(gd_optim_step(opt), GD_OK);
+    }
+    g_counting = 0;
+    cr_expect_eq(g_allocations, 0, "%d allocations in two training steps", g_allocations);
+    free(x.data);
+    gd_optim_free(opt);
+    gd_model_free(m);
+}
+
+Test(no_alloc, sgd_step) { expect_steps_allocate_nothing(GD_OPTIM_SGD); }
+Test(no_alloc, adagrad_step) { expect_steps_allocate_nothing(GD_OPTIM_ADAGRAD); }
+Test(no_alloc, rmsprop_step) { expect_steps_allocate_nothing(GD_OPTIM_RMSPROP); }
+Test(no_alloc, adam_step) { expect_steps_allocate_nothing(GD_OPTIM_ADAM); }
+Test(no_alloc, adamw_step) { expect_steps_allocate_nothing(GD_OPTIM_ADAMW); }
+
+/* The counters do count: building a model allocates. */
+Test(no_alloc, the_counter_sees_allocations)
+{
+    g_allocations = 0;
+    g_counting = 1;
+    gd_model *m = every_layer();
+    g_counting = 0;
+    cr_expect_gt(g_allocations, 0);
+    gd_model_free(m);
+}
