@@ -3,8 +3,8 @@
 # Usage: scripts/install-deps.sh [extra-package ...]
 set -eu
 
-PACKAGES="build-essential pkg-config libopenblas-dev liblapacke-dev libcjson-dev zlib1g-dev \
-libcriterion-dev $*"
+PACKAGES="build-essential pkg-config libopenblas-dev libopenblas0-openmp liblapacke-dev \
+libcjson-dev zlib1g-dev libcriterion-dev $*"
 
 missing=""
 for p in $PACKAGES; do
