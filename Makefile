@@ -49,7 +49,7 @@ STATIC := $(BUILD)/libgradus.a
 SHARED := $(BUILD)/libgradus.so
 TESTBIN := $(BUILD)/tests/gradus-tests
 
-.PHONY: all lib examples test bench install clean golden deps train
+.PHONY: all lib examples test bench install clean golden deps deps-train train test-run
 all: lib $(CLI) examples $(BENCHES)
 lib: $(STATIC) $(SHARED)
 examples: $(EXAMPLES)
@@ -92,18 +92,24 @@ $(BUILD)/bench/%: bench/%.c $(STATIC)
 
 # Criterion forks a process per test; --jobs 2 matches this machine's cores.
 # TEST_ARGS (e.g. --filter 'loss/*') narrows the unit suite and skips the command's tests.
-test: $(TESTBIN) $(EXAMPLES)
+test: deps-train
+	$(MAKE) --no-print-directory test-run
+
+test-run: $(TESTBIN) $(EXAMPLES)
 	tests/run_unit.sh $(TESTBIN) $(TEST_ARGS)
 	@[ -n "$(TEST_ARGS)" ] || { $(MAKE) --no-print-directory $(CLI) && tests/cli_test.sh $(CLI); }
 
 deps:
 	scripts/install-deps.sh
 
-# Until `gradus train` exists: install, build, and train the lecture's spiral classifier.
-train: deps
-	$(MAKE) all
-	$(BUILD)/examples/lecture
-	$(BUILD)/examples/spiral
+# A new user's first command: installs what is missing (the data set too), builds, and
+# trains the default model on Fashion-MNIST, printing its test accuracy.
+train: deps-train
+	$(MAKE) --no-print-directory $(CLI)
+	$(CLI) train
+
+deps-train:
+	scripts/install-deps.sh dataset-fashion-mnist
 
 bench: $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
