@@ -439,6 +439,21 @@ GD_API void gd_loader_start_epoch(gd_loader *l, int64_t epoch);
 /* The next batch of the epoch (views valid until the next call), or false at its end. */
 GD_API bool gd_loader_next(gd_loader *l, gd_tensor *x, const int32_t **labels);
 
+/* Data augmentation of image batches (C x H x W samples), in training only, drawn from a
+ * generator seeded by (seed, epoch) apart from the shuffle's, so a resumed run draws the
+ * same. Each is off when zero/false. */
+typedef struct gd_augment {
+    int crop_padding;         /* random crop of H x W from the image zero-padded by this */
+    bool horizontal_flip;     /* mirror left-right with probability 1/2 */
+    double erase_probability; /* random erasing (Zhong et al., torchvision RandomErasing's
+                                 defaults: area 2%-33%, aspect 0.3-3.3, value 0) */
+} gd_augment;
+
+/* Applies aug to every batch gd_loader_next returns from now on (NULL: none).
+ * GD_ERR_SHAPE unless samples are C x H x W; GD_ERR_INVALID_ARGUMENT for a negative
+ * padding or a probability outside [0, 1]. */
+GD_API gd_status gd_loader_set_augment(gd_loader *l, const gd_augment *aug, gd_error *err);
+
 /* ---------------------------------------------------------- preprocessing */
 
 /* The lecture's preprocessing, fitted on training data only and carried in the model
