@@ -141,14 +141,15 @@ void expect_gradcheck(gd_model *m, const gd_tensor *input)
 }
 
 bool gradcheck_loss(gd_model *m, const gd_tensor *input, const gd_loss *loss,
-                    const int32_t *labels, const float *targets, double tol, char *report,
-                    size_t report_len)
+                    const int32_t *labels, const float *targets, gradcheck_loss_fn fn,
+                    double tol, char *report, size_t report_len)
 {
+    fn = fn ? fn : gd_model_loss;
     cr_assert_eq(gd_model_forward(m, input), GD_OK, "%s", gd_model_error(m));
     const gd_tensor *y = gd_model_output(m);
     int64_t ny = gd_tensor_numel(y);
     double value;
-    cr_assert_eq(gd_model_loss(m, loss, labels, targets, &value), GD_OK, "%s", gd_model_error(m));
+    cr_assert_eq(fn(m, loss, labels, targets, &value), GD_OK, "%s", gd_model_error(m));
     float *analytic = malloc((size_t)ny * sizeof(float));
     double *numeric = malloc((size_t)ny * sizeof(double));
     memcpy(analytic, gd_model_output_grad(m)->data, (size_t)ny * sizeof(float));
@@ -156,9 +157,9 @@ bool gradcheck_loss(gd_model *m, const gd_tensor *input, const gd_loss *loss,
         float saved = y->data[i];
         double up, down;
         y->data[i] = saved + (float)GRADCHECK_STEP;
-        gd_model_loss(m, loss, labels, targets, &up);
+        fn(m, loss, labels, targets, &up);
         y->data[i] = saved - (float)GRADCHECK_STEP;
-        gd_model_loss(m, loss, labels, targets, &down);
+        fn(m, loss, labels, targets, &down);
         double h2 = (double)(saved + (float)GRADCHECK_STEP) - (double)(saved - (float)GRADCHECK_STEP);
         y->data[i] = saved;
         numeric[i] = (up - down) / h2;
@@ -169,4 +170,25 @@ bool gradcheck_loss(gd_model *m, const gd_tensor *input, const gd_loss *loss,
     free(analytic);
     free(numeric);
     return ok;
+}
+
+gd_model *identity_model(const gd_tensor *x)
+{
+    gd_model *m;
+    cr_assert_eq(gd_model_create(&m, 0), GD_OK);
+    cr_assert_eq(gd_model_add_dropout(m, 0.0), GD_OK); /* in evaluation: y = x exactly */
+    cr_assert_eq(gd_model_build(m, x->ndim - 1, x->dims + 1, x->dims[0]), GD_OK, "%s",
+                 gd_model_error(m));
+    gd_model_set_training(m, false);
+    return m;
+}
+
+void expect_loss_gradcheck(const gd_tensor *x, const gd_loss *loss, const int32_t *labels,
+                           const float *targets)
+{
+    gd_model *m = identity_model(x);
+    char report[256];
+    bool ok = gradcheck_loss(m, x, loss, labels, targets, NULL, GRADCHECK_TOL, report, sizeof report);
+    cr_expect(ok, "loss gradient check failed: %s", report);
+    gd_model_free(m);
 }

@@ -27,11 +27,23 @@ bool gradcheck_model(gd_model *m, const gd_tensor *input, double tol, char *repo
 /* Asserts gradcheck_model passes (a Criterion failure names the worst element). */
 void expect_gradcheck(gd_model *m, const gd_tensor *input);
 
-/* Checks the loss's gradient dL/doutput (as written by gd_model_loss) against central
- * differences of the loss value over the model's output. */
+/* A loss evaluated on the model's output, writing dL/doutput: gd_model_loss, or a test's
+ * wrapper around it. */
+typedef gd_status (*gradcheck_loss_fn)(gd_model *m, const gd_loss *loss, const int32_t *labels,
+                                       const float *targets, double *value);
+
+/* Checks the loss's gradient dL/doutput (as written by fn; NULL: gd_model_loss) against
+ * central differences of the loss value over the model's output. */
 bool gradcheck_loss(gd_model *m, const gd_tensor *input, const gd_loss *loss,
-                    const int32_t *labels, const float *targets, double tol, char *report,
-                    size_t report_len);
+                    const int32_t *labels, const float *targets, gradcheck_loss_fn fn,
+                    double tol, char *report, size_t report_len);
+
+/* Asserts gradcheck_loss passes for the loss applied directly to the values in x (an
+ * identity model feeds them through), with labels or targets as the loss needs. */
+void expect_loss_gradcheck(const gd_tensor *x, const gd_loss *loss, const int32_t *labels,
+                           const float *targets);
+/* The identity model gradcheck_loss runs on: x's values become the output unchanged. */
+gd_model *identity_model(const gd_tensor *x);
 
 /* A tensor of n uniform values in [lo, hi) from a fixed seed (malloc'd; free t.data). */
 gd_tensor random_tensor(uint64_t seed, double lo, double hi, int ndim, const int64_t *dims);

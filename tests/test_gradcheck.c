@@ -121,3 +121,51 @@ Test(gradcheck, catches_bugs_in_maxout) { expect_bugs_caught(add_maxout, "maxout
 Test(gradcheck, catches_bugs_in_batchnorm1d) { expect_bugs_caught(add_batchnorm, "batchnorm1d"); }
 Test(gradcheck, catches_bugs_in_dropout) { expect_bugs_caught(add_dropout, "dropout"); }
 Test(gradcheck, catches_bugs_in_residual) { expect_bugs_caught(add_residual, "residual"); }
+
+/* ------------------------------------------------------------------ losses */
+
+/* The loss's gradient, distorted after gd_model_loss wrote it. */
+static float g_loss_scale = 1.0f;
+
+static gd_status mutant_loss(gd_model *m, const gd_loss *loss, const int32_t *labels,
+                             const float *targets, double *value)
+{
+    gd_status st = gd_model_loss(m, loss, labels, targets, value);
+    scale(gd_model_output_grad(m)->data, gd_tensor_numel(gd_model_output_grad(m)), g_loss_scale);
+    return st;
+}
+
+static bool loss_check_with(const gd_loss *loss, float distortion)
+{
+    /* 6 rows of 5 scores in [-2, 2] from a fixed seed; hinge terms are kept off their
+     * kinks by the seed, which test_loss.c checks for its own inputs. */
+    gd_tensor x = random_tensor(21, -2, 2, 2, (int64_t[]){6, 5});
+    gd_tensor target = random_tensor(22, -2, 2, 2, (int64_t[]){6, 5});
+    int32_t labels[6] = {0, 3, 1, 4, 2, 0};
+    gd_model *m = identity_model(&x);
+    g_loss_scale = distortion;
+    char report[256];
+    bool ok = gradcheck_loss(m, &x, loss, labels, target.data, mutant_loss, GRADCHECK_TOL, report,
+                             sizeof report);
+    gd_model_free(m);
+    free(x.data);
+    free(target.data);
+    return ok;
+}
+
+static void expect_loss_bugs_caught(gd_loss loss, const char *what)
+{
+    cr_expect(loss_check_with(&loss, 1.0f), "%s: the correct loss must pass", what);
+    cr_expect(!loss_check_with(&loss, 1.01f), "%s: 1%% gradient error not caught", what);
+    cr_expect(!loss_check_with(&loss, -1.0f), "%s: flipped gradient not caught", what);
+}
+
+Test(gradcheck, catches_bugs_in_cross_entropy)
+{
+    expect_loss_bugs_caught((gd_loss){.kind = GD_LOSS_CROSS_ENTROPY, .label_smoothing = 0.1}, "cross-entropy");
+}
+Test(gradcheck, catches_bugs_in_hinge)
+{
+    expect_loss_bugs_caught((gd_loss){.kind = GD_LOSS_MULTICLASS_HINGE, .margin = 1.0}, "hinge");
+}
+Test(gradcheck, catches_bugs_in_mse) { expect_loss_bugs_caught((gd_loss){.kind = GD_LOSS_MSE}, "mse"); }

@@ -10,6 +10,7 @@
  * bit-identical to the golden file. */
 #include "../src/loss/loss.h"
 #include "golden.h"
+#include "gradcheck.h"
 
 #include <criterion/criterion.h>
 #include <math.h>
@@ -187,44 +188,10 @@ Test(loss, hinge_needs_no_gradient_buffer)
 
 Test(loss, mse_needs_no_gradient_buffer) { expect_same_loss_without_gradient(&MSE, "mse"); }
 
-/* --------------------------------------------------------- central differences */
+/* ------------------------------------------------------ gradient checks */
 
-/* Central differences of the double loss over each float32 input, with the step actually
- * taken (x + h and x - h rounded to float32) as the denominator, so the rounding of the
- * inputs costs nothing. With H = 1e-3 on inputs in [-2, 2]: the truncation error of the
- * smooth cross-entropy is h^2 / 6 |L'''| < 1e-8, the hinge (away from its kinks by more
- * than h) and MSE (quadratic) have none, and the loss's double rounding adds
- * ~1e-16 / h = 1e-13. The analytic side is float32 (6e-8 relative). So GC_ATOL 1e-6 and
- * GC_RTOL 1e-4 pass correct code (measured worst: 2e-8, 0.14% of the tolerance), while a
- * 1% error in a gradient of size ~1/N = 0.17 (1.7e-3) or a flipped sign fails. */
-#define GC_STEP 1e-3
-#define GC_RTOL 1e-4
-#define GC_ATOL 1e-6
-
-static void expect_gradient_matches_differences(const loss_spec *s, gd_tensor *x,
-                                                const loss_args *a)
-{
-    int64_t k = gd_tensor_numel(x);
-    float *grad = malloc((size_t)k * sizeof *grad);
-    double loss, up, down;
-    char msg[GD_MSG_MAX];
-    cr_assert_eq(s->fn(x, a, &loss, grad, msg), GD_OK, "%s", msg);
-    for (int64_t i = 0; i < k; i++) {
-        float v = x->data[i];
-        float hi = (float)(v + GC_STEP), lo = (float)(v - GC_STEP);
-        x->data[i] = hi;
-        cr_assert_eq(s->fn(x, a, &up, NULL, msg), GD_OK, "%s", msg);
-        x->data[i] = lo;
-        cr_assert_eq(s->fn(x, a, &down, NULL, msg), GD_OK, "%s", msg);
-        x->data[i] = v;
-        double numeric = (up - down) / ((double)hi - (double)lo);
-        cr_expect(fabs(grad[i] - numeric) <= GC_ATOL + GC_RTOL * fabs(numeric),
-                  "%s element %lld: gradient %.9g, central difference %.9g", s->input,
-                  (long long)i, (double)grad[i], numeric);
-    }
-    free(grad);
-}
-
+/* Through the shared helper (tests/gradcheck.h), whose tolerance note applies: the
+ * analytic gradient must match central differences of the loss over its input. */
 #define GC_N 6
 #define GC_C 5
 
@@ -246,8 +213,8 @@ static void expect_cross_entropy_gradcheck(double smoothing)
     int32_t labels[GC_N];
     random_inputs(11, data, GC_N * GC_C, labels, GC_N);
     gd_tensor x = gd_tensor_view(data, 2, (int64_t[]){GC_N, GC_C});
-    loss_args a = {.labels = labels, .param = smoothing};
-    expect_gradient_matches_differences(&CROSS_ENTROPY, &x, &a);
+    gd_loss loss = {.kind = GD_LOSS_CROSS_ENTROPY, .label_smoothing = smoothing};
+    expect_loss_gradcheck(&x, &loss, labels, NULL);
 }
 
 Test(loss, cross_entropy_gradient_matches_central_differences)
@@ -272,14 +239,14 @@ Test(loss, hinge_gradient_matches_central_differences)
     for (int i = 0; i < GC_N; i++)
         for (int j = 0; j < GC_C; j++) {
             double z = margin - data[i * GC_C + labels[i]] + data[i * GC_C + j];
-            cr_assert(j == labels[i] || fabs(z) > 10 * GC_STEP,
+            cr_assert(j == labels[i] || fabs(z) > 2 * GRADCHECK_STEP,
                       "test input: row %d, class %d is %g from its kink", i, j, z);
             active += j != labels[i] && z > 0;
         }
     cr_assert(active > 0 && active < GC_N * (GC_C - 1), "test input: %d active terms", active);
     gd_tensor x = gd_tensor_view(data, 2, (int64_t[]){GC_N, GC_C});
-    loss_args a = {.labels = labels, .param = margin};
-    expect_gradient_matches_differences(&HINGE, &x, &a);
+    gd_loss loss = {.kind = GD_LOSS_MULTICLASS_HINGE, .margin = margin};
+    expect_loss_gradcheck(&x, &loss, labels, NULL);
 }
 
 Test(loss, mse_gradient_matches_central_differences)
@@ -288,8 +255,8 @@ Test(loss, mse_gradient_matches_central_differences)
     random_inputs(13, data, GC_N * GC_C, NULL, 0);
     random_inputs(14, target, GC_N * GC_C, NULL, 0);
     gd_tensor x = gd_tensor_view(data, 2, (int64_t[]){GC_N, GC_C});
-    loss_args a = {.target = target};
-    expect_gradient_matches_differences(&MSE, &x, &a);
+    gd_loss loss = {.kind = GD_LOSS_MSE};
+    expect_loss_gradcheck(&x, &loss, NULL, target);
 }
 
 /* ------------------------------------------------------------------ failures */

@@ -56,14 +56,32 @@ static gd_model *every_layer(void)
     return m;
 }
 
-static void expect_steps_allocate_nothing(gd_optim_kind kind)
+static gd_model *every_conv_layer(void)
 {
-    gd_model *m = every_layer();
+    gd_model *m;
+    gd_model_create(&m, 1);
+    gd_model_add_conv2d(m, 2, 4, 3, 3, 1, 1, 1, 1, true);
+    gd_model_add_batchnorm2d(m, 4, 1e-5, 0.1);
+    gd_model_add_activation(m, GD_ACT_RELU);
+    gd_model_add_maxpool2d(m, 2, 0, 0);
+    gd_model_add_conv2d(m, 4, 4, 1, 1, 1, 0, 1, 2, false);
+    gd_model_add_avgpool2d(m, 2, 0, 0);
+    gd_model_add_global_avgpool(m);
+    gd_model_add_flatten(m);
+    gd_model_add_linear(m, 4, 3, true);
+    cr_assert_eq(gd_model_build(m, 3, (int64_t[]){2, 8, 8}, 16), GD_OK, "%s", gd_model_error(m));
+    return m;
+}
+
+static void expect_steps_allocate_nothing_in(gd_model *m, gd_optim_kind kind)
+{
     gd_optim_config cfg = gd_optim_defaults(kind);
     cfg.momentum = kind == GD_OPTIM_SGD ? 0.9 : cfg.momentum;
     gd_optimizer *opt;
     cr_assert_eq(gd_optim_create(&opt, m, &cfg), GD_OK, "%s", gd_optim_error(opt));
-    gd_tensor x = random_tensor(1, -1, 1, 2, (int64_t[]){16, 6});
+    int64_t dims[GD_MAX_DIMS + 1] = {16};
+    int ndim = gd_model_input_shape(m, dims + 1);
+    gd_tensor x = random_tensor(1, -1, 1, ndim + 1, dims);
     int32_t labels[16];
     for (int i = 0; i < 16; i++)
         labels[i] = i % 3;
@@ -86,7 +104,13 @@ static void expect_steps_allocate_nothing(gd_optim_kind kind)
     gd_model_free(m);
 }
 
+static void expect_steps_allocate_nothing(gd_optim_kind kind)
+{
+    expect_steps_allocate_nothing_in(every_layer(), kind);
+}
+
 Test(no_alloc, sgd_step) { expect_steps_allocate_nothing(GD_OPTIM_SGD); }
+Test(no_alloc, convolutional_step) { expect_steps_allocate_nothing_in(every_conv_layer(), GD_OPTIM_ADAM); }
 Test(no_alloc, adagrad_step) { expect_steps_allocate_nothing(GD_OPTIM_ADAGRAD); }
 Test(no_alloc, rmsprop_step) { expect_steps_allocate_nothing(GD_OPTIM_RMSPROP); }
 Test(no_alloc, adam_step) { expect_steps_allocate_nothing(GD_OPTIM_ADAM); }
