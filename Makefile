@@ -18,7 +18,8 @@ OPENBLAS_CFLAGS := -I/usr/include/x86_64-linux-gnu/openblas-pthread
 # build beside this one.
 OPENBLAS_LIBS := -L$(OPENBLAS_DIR) -Wl,--push-state,--no-as-needed -l:libopenblas.so.0 \
                  -l:liblapack.so.3 -l:libblas.so.3 -Wl,--pop-state -Wl,-rpath,$(OPENBLAS_DIR)
-BUILD := build$(if $(filter 1,$(SAN)),/san,/release)
+VALGRIND ?= 0
+BUILD := build$(if $(filter 1,$(SAN)),/san,$(if $(filter 1,$(VALGRIND)),/valgrind,/release))
 
 CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wstrict-prototypes -fopenmp -Iinclude \
                $(OPENBLAS_CFLAGS) $(shell pkg-config --cflags $(PKGS))
@@ -26,6 +27,10 @@ SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 ifeq ($(SAN),1)
 OPT := -O1 -g -fno-omit-frame-pointer $(SANFLAGS)
 LDFLAGS := -fopenmp $(SANFLAGS)
+else ifeq ($(VALGRIND),1)
+# valgrind 3.19 does not decode AVX-512, which -march=native emits on this machine.
+OPT := -O2 -g -march=x86-64-v3
+LDFLAGS := -fopenmp
 else
 OPT := -O3 -march=native -g
 LDFLAGS := -fopenmp
@@ -49,7 +54,7 @@ STATIC := $(BUILD)/libgradus.a
 SHARED := $(BUILD)/libgradus.so
 TESTBIN := $(BUILD)/tests/gradus-tests
 
-.PHONY: all lib examples test bench install clean golden deps deps-train train test-run
+.PHONY: all lib examples test bench install clean golden deps deps-train train test-run valgrind
 all: lib $(CLI) examples $(BENCHES)
 lib: $(STATIC) $(SHARED)
 examples: $(EXAMPLES)
@@ -110,6 +115,11 @@ train: deps-train
 
 deps-train:
 	scripts/install-deps.sh dataset-fashion-mnist
+
+# The examples and the command under valgrind (memcheck): no errors, no leaks.
+valgrind: deps-train
+	$(MAKE) --no-print-directory VALGRIND=1 all
+	tests/valgrind.sh build/valgrind
 
 bench: $(BENCHES)
 	@for b in $(BENCHES); do $$b || exit 1; done
