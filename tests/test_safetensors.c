@@ -240,13 +240,12 @@ static void expect_rejected(const char *path, gd_status want, const char *phrase
  * hence 1e-6 of the largest output as the absolute floor. Measured: worst error 5.9e-8 of
  * the scale, 2.0e-7 relative on outputs above a tenth of it. Reading the weights
  * transposed, or ignoring BatchNorm's running statistics, misses by orders of magnitude. */
-Test(safetensors, loads_a_pytorch_state_dict_and_computes_its_outputs)
+static void expect_pytorch_outputs(const char *name, const char *file)
 {
     cJSON *root = golden_load("safetensors.json");
-    const cJSON *c = golden_case(root, "torch_mlp");
-    gd_model *m = load_ok("reference/torch_mlp.safetensors", NULL);
+    const cJSON *c = golden_case(root, name);
+    gd_model *m = load_ok(file, NULL);
     cr_expect_str_eq(gd_model_spec(m), golden_field(c, "spec")->valuestring);
-    cr_expect_eq(*gd_model_tensor(m, "1.num_batches_tracked")->i64, 3);
     gd_tensor x = golden_tensor(c, "input"), want = golden_tensor(c, "output");
     int64_t n;
     float *y = eval_output(m, &x, &n);
@@ -260,6 +259,22 @@ Test(safetensors, loads_a_pytorch_state_dict_and_computes_its_outputs)
     free(want.data);
     gd_model_free(m);
     cJSON_Delete(root);
+}
+
+Test(safetensors, loads_a_pytorch_state_dict_and_computes_its_outputs)
+{
+    expect_pytorch_outputs("torch_mlp", "reference/torch_mlp.safetensors");
+    gd_model *m = load_ok("reference/torch_mlp.safetensors", NULL);
+    cr_expect_eq(*gd_model_tensor(m, "1.num_batches_tracked")->i64, 3);
+    gd_model_free(m);
+}
+
+/* The same for a convolutional nn.Sequential (conv with padding, grouped strided conv,
+ * BatchNorm2d with running statistics, max and average pooling, flatten, linear): sums of
+ * up to 27 terms per convolution output, so the same tolerance holds. */
+Test(safetensors, loads_a_pytorch_convolutional_net_and_computes_its_outputs)
+{
+    expect_pytorch_outputs("torch_cnn", "reference/torch_cnn.safetensors");
 }
 
 /* ------------------------------------------------------------ round trips */

@@ -1,4 +1,4 @@
-"""A PyTorch model saved as safetensors, for gradus to load (tests/test_safetensors.c).
+"""PyTorch models saved as safetensors, for gradus to load (tests/test_safetensors.c).
 
 Builds the nn.Sequential that gradus's spec "linear(16) bn relu linear(3)" gives on 8
 inputs, gives it non-default weights and running statistics (a few training-mode forwards,
@@ -9,6 +9,7 @@ so num_batches_tracked is 3), switches to eval, and writes:
                          PyTorch's key order, with gradus's metadata;
   safetensors.json       a fixed input batch and the eval-mode output (float64 forward of
                          the float32 weights, so the golden is the exact answer).
+and likewise torch_cnn.safetensors for the convolutional spec CNN_SPEC on 1 x 8 x 8 inputs.
 Usage: /usr/bin/python3 gen_safetensors.py OUTPUT_DIR
 """
 import json
@@ -20,6 +21,7 @@ import torch
 from torch import nn
 
 SPEC = "linear(16) bn relu linear(3)"
+CNN_SPEC = "conv(4,3,pad=1) bn relu maxpool(2) conv(6,3,stride=2,groups=2) avgpool(1) flatten linear(5)"
 DTYPES = {np.dtype("float32"): "F32", np.dtype("int64"): "I64"}
 
 
@@ -46,29 +48,45 @@ def tensor(t):
     return {"shape": list(t.shape), "data": [float(v) for v in t.reshape(-1).tolist()]}
 
 
-def main(out):
-    torch.manual_seed(7)
-    model = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3))
+def trained_eval(model, batches, shape):
+    """Non-default batch-norm parameters and running statistics, then evaluation mode."""
     with torch.no_grad():
-        model[1].weight.uniform_(0.5, 1.5)
-        model[1].bias.uniform_(-0.5, 0.5)
+        for m in model:
+            if isinstance(m, (nn.BatchNorm1d, nn.BatchNorm2d)):
+                m.weight.uniform_(0.5, 1.5)
+                m.bias.uniform_(-0.5, 0.5)
     model.train()
     with torch.no_grad():
-        for _ in range(3):
-            model(torch.randn(12, 8) * 2 + 0.5)
+        for _ in range(batches):
+            model(torch.randn(12, *shape) * 2 + 0.5)
     model.eval()
-    x = torch.randn(5, 8)
+
+
+def export(out, name, model, spec, shape):
+    x = torch.randn(5, *shape)
     with torch.no_grad():
         y = model.double()(x.double())
     model.float()
     state = model.state_dict()
-    assert int(state["1.num_batches_tracked"]) == 3
-    write_safetensors(f"{out}/torch_mlp.safetensors", state,
-                      {"gradus.spec": SPEC, "gradus.input_shape": "8",
+    write_safetensors(f"{out}/{name}.safetensors", state,
+                      {"gradus.spec": spec, "gradus.input_shape": ",".join(map(str, shape)),
                        "gradus.preprocess": "none", "format": "pt"})
-    case = {"name": "torch_mlp", "spec": SPEC, "input": tensor(x), "output": tensor(y)}
+    return {"name": name, "spec": spec, "input": tensor(x), "output": tensor(y)}
+
+
+def main(out):
+    torch.manual_seed(7)
+    mlp = nn.Sequential(nn.Linear(8, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 3))
+    trained_eval(mlp, 3, (8,))
+    assert int(mlp.state_dict()["1.num_batches_tracked"]) == 3
+    cases = [export(out, "torch_mlp", mlp, SPEC, (8,))]
+    cnn = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                        nn.Conv2d(4, 6, 3, stride=2, groups=2), nn.AvgPool2d(1), nn.Flatten(),
+                        nn.Linear(6, 5))
+    trained_eval(cnn, 2, (1, 8, 8))
+    cases.append(export(out, "torch_cnn", cnn, CNN_SPEC, (1, 8, 8)))
     with open(f"{out}/safetensors.json", "w") as f:
-        json.dump({"cases": [case]}, f, indent=1)
+        json.dump({"cases": cases}, f, indent=1)
 
 
 if __name__ == "__main__":
