@@ -78,6 +78,22 @@ static int preprocess_data(trainer *t)
     return st == GD_OK ? EXIT_OK : library_error(st, err.message);
 }
 
+/* --crop-padding, --hflip and --random-erasing, on the training loader only: validation
+ * and test data are evaluated as they are. They act on the data set's C x H x W samples
+ * (after preprocessing, so padding and erasing write the preprocessed zero), which an MLP
+ * then sees flattened. */
+static int set_augmentation(trainer *t)
+{
+    gd_augment aug = {.crop_padding = t->cfg.crop_padding, .horizontal_flip = t->cfg.hflip,
+                      .erase_probability = t->cfg.random_erasing};
+    gd_error err;
+    gd_status st = gd_loader_set_augment(t->loader, &aug, &err);
+    if (st == GD_ERR_SHAPE)
+        return fail(EXIT_USAGE, "train", "--crop-padding, --hflip and --random-erasing need image data "
+                    "(C x H x W samples, as IDX or CIFAR; pca and whiten flatten them): %s", err.message);
+    return st == GD_OK ? EXIT_OK : fail(EXIT_USAGE, "train", "%s", err.message);
+}
+
 /* ----------------------------------------------------------------- model */
 
 /* Flat samples first (an MLP on images sees their pixels as one vector), then the data's
@@ -451,6 +467,8 @@ static int setup(trainer *t, int argc, char **argv)
     bool single_leftover = gd_dataset_size(t->train) % t->cfg.batch_size == 1;
     if (gd_loader_create(&t->loader, t->train, t->cfg.batch_size, true, single_leftover, t->cfg.seed, &err) != GD_OK)
         return fail(EXIT_USAGE, "train", "%s", err.message);
+    if ((rc = set_augmentation(t)) != EXIT_OK)
+        return rc;
     if ((rc = make_optimizer(t)) != EXIT_OK || (rc = make_schedule(t)) != EXIT_OK)
         return rc;
     if (checkpoint)

@@ -2,6 +2,7 @@
 #include "train_config.h"
 
 #include <getopt.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -23,6 +24,11 @@ static const char *const HELP =
     "                       zca (fitted on the training split only)           [standardize]\n"
     "  --preprocess-eps E   floor of standardize's deviation; whitening's eigenvalue\n"
     "                       regulariser (pixels in [0, 1] have variances near 0.1)   [0.01]\n"
+    "  --crop-padding N     augment: crop at a random offset of the image zero-padded by\n"
+    "                       N pixels (0: off)                                         [0]\n"
+    "  --hflip              augment: mirror left-right with probability 1/2         [off]\n"
+    "  --random-erasing P   augment: zero a random rectangle with probability P       [0]\n"
+    "                       (augmentation: training split only, C x H x W images only)\n"
     "model:\n"
     "  --model SPEC|@FILE   the network, e.g. 'linear(256) bn relu linear(10)'\n"
     "                       [" DEFAULT_SPEC "]\n"
@@ -52,7 +58,7 @@ static const char *const HELP =
 enum { OPT_DATA = 256, OPT_LABEL_COLUMN, OPT_CSV_HEADER, OPT_LIMIT, OPT_VAL_SIZE, OPT_PREPROCESS,
        OPT_MODEL, OPT_OPTIM, OPT_LR, OPT_MOMENTUM, OPT_WEIGHT_DECAY, OPT_SCHEDULE, OPT_WARMUP,
        OPT_LABEL_SMOOTHING, OPT_CLIP, OPT_EPOCHS, OPT_PATIENCE, OPT_BATCH, OPT_SEED, OPT_THREADS,
-       OPT_OUT, OPT_RESUME, OPT_PREPROCESS_EPS };
+       OPT_OUT, OPT_RESUME, OPT_PREPROCESS_EPS, OPT_CROP_PADDING, OPT_HFLIP, OPT_RANDOM_ERASING };
 
 static const struct option options[] = {
     {"data", required_argument, 0, OPT_DATA},
@@ -62,6 +68,9 @@ static const struct option options[] = {
     {"val-size", required_argument, 0, OPT_VAL_SIZE},
     {"preprocess", required_argument, 0, OPT_PREPROCESS},
     {"preprocess-eps", required_argument, 0, OPT_PREPROCESS_EPS},
+    {"crop-padding", required_argument, 0, OPT_CROP_PADDING},
+    {"hflip", no_argument, 0, OPT_HFLIP},
+    {"random-erasing", required_argument, 0, OPT_RANDOM_ERASING},
     {"model", required_argument, 0, OPT_MODEL},
     {"optim", required_argument, 0, OPT_OPTIM},
     {"lr", required_argument, 0, OPT_LR},
@@ -144,6 +153,13 @@ static int set_real(const char *flag, const char *v, double *out)
     return EXIT_OK;
 }
 
+static int set_probability(const char *flag, const char *v, double *out)
+{
+    if (!parse_double(v, out) || !(*out >= 0 && *out <= 1))
+        return bad_value(flag, v, "a probability in [0, 1]");
+    return EXIT_OK;
+}
+
 static int apply_option(train_config *c, int opt, const char *v)
 {
     int64_t n;
@@ -159,6 +175,14 @@ static int apply_option(train_config *c, int opt, const char *v)
     case OPT_VAL_SIZE: return set_count("val-size", v, 0, &c->val_size);
     case OPT_PREPROCESS: set_text(&c->preprocess, v); return EXIT_OK;
     case OPT_PREPROCESS_EPS: return set_real("preprocess-eps", v, &c->preprocess_eps);
+    case OPT_CROP_PADDING:
+        rc = set_count("crop-padding", v, 0, &n);
+        if (rc == EXIT_OK && n > INT_MAX)
+            return bad_value("crop-padding", v, "a padding that fits an int");
+        c->crop_padding = (int)n;
+        return rc;
+    case OPT_HFLIP: c->hflip = true; return EXIT_OK;
+    case OPT_RANDOM_ERASING: return set_probability("random-erasing", v, &c->random_erasing);
     case OPT_MODEL: return read_spec(c, v);
     case OPT_OPTIM: set_text(&c->optim, v); return EXIT_OK;
     case OPT_LR: return set_real("lr", v, &c->lr);
@@ -236,6 +260,9 @@ cJSON *train_config_json(const train_config *c)
     cJSON_AddNumberToObject(j, "threads", c->threads);
     cJSON_AddStringToObject(j, "preprocess", c->preprocess);
     cJSON_AddNumberToObject(j, "preprocess_eps", c->preprocess_eps);
+    cJSON_AddNumberToObject(j, "crop_padding", c->crop_padding);
+    cJSON_AddBoolToObject(j, "hflip", c->hflip);
+    cJSON_AddNumberToObject(j, "random_erasing", c->random_erasing);
     return j;
 }
 
@@ -264,6 +291,17 @@ static bool take_count(const cJSON *j, const char *key, int64_t *out)
         return false;
     *out = (int64_t)d;
     return true;
+}
+
+/* Augmentation came after the first config.json files: a config without it ran without. */
+static void load_augmentation(train_config *c, const cJSON *j)
+{
+    double padding = 0;
+    take_number(j, "crop_padding", &padding);
+    c->crop_padding = (int)padding;
+    c->hflip = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "hflip"));
+    c->random_erasing = 0;
+    take_number(j, "random_erasing", &c->random_erasing);
 }
 
 data_source train_config_data(const train_config *c)
@@ -305,6 +343,7 @@ int train_config_load(train_config *c, const char *run_dir)
         c->seed = strtoull(seed, NULL, 10);
         c->label_column = (int)label_column;
         c->csv_header = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "csv_header"));
+        load_augmentation(c, j);
     }
     free(seed);
     cJSON_Delete(j);

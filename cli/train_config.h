@@ -23,6 +23,9 @@ typedef struct train_config {
     int threads;
     char *preprocess;
     double preprocess_eps; /* standardize's floor on std; whitening's regulariser */
+    int crop_padding;      /* augmentation of the training split (0/false: off) */
+    bool hflip;
+    double random_erasing;
     char *out;
     char *resume;
     bool threads_given, epochs_given; /* kept over config.json on --resume */

@@ -449,9 +449,9 @@ typedef struct gd_augment {
                                  defaults: area 2%-33%, aspect 0.3-3.3, value 0) */
 } gd_augment;
 
-/* Applies aug to every batch gd_loader_next returns from now on (NULL: none).
- * GD_ERR_SHAPE unless samples are C x H x W; GD_ERR_INVALID_ARGUMENT for a negative
- * padding or a probability outside [0, 1]. */
+/* Applies aug to every batch gd_loader_next returns from now on (NULL or all off: none).
+ * GD_ERR_SHAPE, when any transform is on, unless samples are C x H x W;
+ * GD_ERR_INVALID_ARGUMENT for a negative padding or a probability outside [0, 1]. */
 GD_API gd_status gd_loader_set_augment(gd_loader *l, const gd_augment *aug, gd_error *err);
 
 /* ---------------------------------------------------------- preprocessing */

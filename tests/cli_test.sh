@@ -120,5 +120,30 @@ expect "a diverging run exits 4" 4 "$GRADUS" train --model "$SMALL_MLP" --limit 
 contains "the divergence message names the epoch and suggests a lower rate" "$WORK/err" "lower learning rate"
 expect "the last good checkpoint still loads" 0 "$GRADUS" eval --model "$WORK/nan/checkpoint.safetensors"
 
+# ---------------------------------------------------------------- augmentation
+for flag in --crop-padding --hflip --random-erasing; do
+    contains "train --help lists $flag" "$WORK/help" "$flag"
+done
+# A constant rate, so that a 1-epoch run resumed to 2 epochs steps as a 2-epoch run does.
+train_aug() { # out-dir epochs
+    "$GRADUS" train --model "$SMALL_MLP" --limit 2000 --val-size 500 --batch-size 100 --threads 2 \
+        --schedule constant --crop-padding 2 --hflip --random-erasing 0.25 --epochs "$2" --out "$1"
+}
+expect "train with --crop-padding 2 --hflip --random-erasing 0.25" 0 train_aug "$WORK/aug" 2
+for setting in "crop_padding 2" "hflip true" "random_erasing 0.25"; do
+    key=${setting% *} value=${setting#* }
+    contains "config.json stores $key $value" "$WORK/aug/config.json" "\"$key\":[[:space:]]*$value"
+done
+expect "an augmented run of 1 epoch" 0 train_aug "$WORK/aug-resumed" 1
+expect "resume it to 2 epochs" 0 "$GRADUS" train --resume "$WORK/aug-resumed" --epochs 2
+tensors "$WORK/aug/checkpoint.safetensors" >"$WORK/aug.bin"
+tensors "$WORK/aug-resumed/checkpoint.safetensors" >"$WORK/aug-resumed.bin"
+[ -s "$WORK/aug.bin" ] && cmp -s "$WORK/aug.bin" "$WORK/aug-resumed.bin" \
+    && ok "resume keeps the augmentation and draws it as the uninterrupted run" || bad "resumed augmented run differs"
+awk 'BEGIN { for (i = 0; i < 40; i++) print i % 2 "," i "," i + 1 "," i + 2 }' >"$WORK/aug.csv"
+expect "--hflip on CSV data exits 2" 2 "$GRADUS" train --data "csv:$WORK/aug.csv,$WORK/aug.csv" \
+    --model "linear(8) relu linear(2)" --val-size 10 --epochs 1 --hflip --out "$WORK/aug-csv"
+contains "the message says augmentation needs C x H x W images" "$WORK/err" "C x H x W"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,4 +1,5 @@
-/* What the data set readers share: the data set itself and the shuffle. */
+/* What the data set readers share: the data set itself, the shuffle and the loader's
+ * augmentation. */
 #ifndef GD_DATA_H
 #define GD_DATA_H
 
@@ -38,5 +39,21 @@ bool gd_mul_within(int64_t a, int64_t b, int64_t limit, int64_t *product);
  * idx[0..k) is a uniformly drawn ordered k-subset and equals the first k positions of the
  * full shuffle (k = n) from the same generator state. */
 void gd_shuffle_prefix(int64_t *idx, int64_t n, int64_t k, gd_rng *rng);
+/* Uniform in [0, bound), bound >= 1, without modulo bias. */
+uint64_t gd_uniform_below(gd_rng *rng, uint64_t bound);
+
+/* Image augmentation (augment.c) for the loader: a validated gd_augment with its own
+ * generator and room for the draws of one batch. */
+typedef struct gd_augmenter gd_augmenter;
+
+/* *out = NULL (no augmentation) when aug is NULL or every transform is off; else checks
+ * aug and that samples of shape s are C x H x W, for batches of up to max_rows samples. */
+gd_status gd_augmenter_create(gd_augmenter **out, const gd_augment *aug, const gd_shape *s,
+                              int64_t max_rows, char *msg);
+void gd_augmenter_free(gd_augmenter *a);
+/* Reseeds the draws from (seed, epoch), so that an epoch's batches depend on them alone. */
+void gd_augmenter_start_epoch(gd_augmenter *a, uint64_t seed, int64_t epoch);
+/* Augments rows samples at x in place; allocates nothing. */
+void gd_augmenter_apply(gd_augmenter *a, float *x, int64_t rows);
 
 #endif

@@ -4,7 +4,9 @@
  * alone, so a run resumed at epoch e sees the batches it would have seen. The 64-bit golden
  * ratio spreads consecutive epochs over the seed space (as splitmix64's own increment).
  * Batches are copied out of the data set into one buffer allocated at creation; a new
- * epoch starts at gd_loader_create and at each gd_loader_start_epoch. */
+ * epoch starts at gd_loader_create and at each gd_loader_start_epoch. Augmentation
+ * (augment.c) transforms that buffer in place, with draws reseeded from (seed, epoch) at
+ * each epoch's start, whether or not the loader shuffles. */
 #include "data.h"
 
 #include <stdlib.h>
@@ -18,8 +20,11 @@ struct gd_loader {
     gd_rng *rng;
     int64_t *order; /* this epoch's sample order */
     int64_t next;   /* position in order of the next batch's first sample */
-    float *x;       /* min(batch_size, n) samples */
+    int64_t epoch;  /* the epoch under way */
+    int64_t rows;   /* min(batch_size, n): the batch buffers' samples */
+    float *x;
     int32_t *y;
+    gd_augmenter *aug; /* NULL: none */
 };
 
 gd_status gd_loader_create(gd_loader **out, const gd_dataset *ds, int64_t batch_size,
@@ -39,7 +44,7 @@ gd_status gd_loader_create(gd_loader **out, const gd_dataset *ds, int64_t batch_
         return gd_fail(msg, GD_ERR_NO_MEMORY, "loader: out of memory");
     int64_t rows = batch_size < ds->n ? batch_size : ds->n;
     *l = (gd_loader){.ds = ds, .batch_size = batch_size, .shuffle = shuffle,
-                     .drop_last = drop_last, .seed = seed};
+                     .drop_last = drop_last, .seed = seed, .rows = rows};
     l->order = malloc((size_t)ds->n * sizeof *l->order);
     l->x = gd_alloc_aligned((size_t)(rows * ds->sample_size) * sizeof(float));
     l->y = malloc((size_t)rows * sizeof *l->y);
@@ -58,6 +63,7 @@ void gd_loader_free(gd_loader *l)
     if (!l)
         return;
     gd_rng_free(l->rng);
+    gd_augmenter_free(l->aug);
     free(l->order);
     free(l->x);
     free(l->y);
@@ -80,6 +86,27 @@ void gd_loader_start_epoch(gd_loader *l, int64_t epoch)
         gd_shuffle_prefix(l->order, n, n, l->rng);
     }
     l->next = 0;
+    l->epoch = epoch;
+    if (l->aug)
+        gd_augmenter_start_epoch(l->aug, l->seed, epoch);
+}
+
+/* A new setting replaces the old only once it is valid; its draws start from the current
+ * epoch's beginning. */
+gd_status gd_loader_set_augment(gd_loader *l, const gd_augment *aug, gd_error *err)
+{
+    char scratch[GD_MSG_MAX], *msg = GD_ERR_BUF(err, scratch);
+    if (!l)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "loader: NULL argument");
+    gd_augmenter *a;
+    gd_status st = gd_augmenter_create(&a, aug, &l->ds->shape, l->rows, msg);
+    if (st != GD_OK)
+        return st;
+    gd_augmenter_free(l->aug);
+    l->aug = a;
+    if (a)
+        gd_augmenter_start_epoch(a, l->seed, l->epoch);
+    return GD_OK;
 }
 
 bool gd_loader_next(gd_loader *l, gd_tensor *x, const int32_t **labels)
@@ -97,6 +124,8 @@ bool gd_loader_next(gd_loader *l, gd_tensor *x, const int32_t **labels)
         memcpy(l->x + i * size, ds->features + idx[i] * size, (size_t)size * sizeof(float));
     for (int64_t i = 0; i < rows; i++)
         l->y[i] = ds->labels[idx[i]];
+    if (l->aug)
+        gd_augmenter_apply(l->aug, l->x, rows);
     l->next += rows;
     *x = gd_batch_view(l->x, rows, &ds->shape);
     *labels = l->y;
