@@ -203,8 +203,11 @@ GD_API gd_status gd_model_add_flatten(gd_model *m);
 /* BatchNorm2d(channels, eps, momentum): statistics per channel over batch, height, width. */
 GD_API gd_status gd_model_add_batchnorm2d(gd_model *m, int64_t channels, double eps,
                                           double momentum);
-/* A residual block: output = block(x) + x; the layers added until the matching end form
- * the block, which must keep the shape of its input. */
+/* A residual block: output = block(x) + x, the block being the layers added until the
+ * matching end. A block that changes the shape adds a projection of x instead (ResNet's
+ * option B, named "<block>.proj", no bias): a 1x1 convolution with stride ceil(H / H') on
+ * C x H x W samples, a linear map on flat ones; other changes of shape fail at build with
+ * GD_ERR_SHAPE. */
 GD_API gd_status gd_model_begin_residual(gd_model *m);
 GD_API gd_status gd_model_end_residual(gd_model *m);
 

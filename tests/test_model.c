@@ -181,18 +181,6 @@ Test(model, rejects_bad_sizes_and_batches)
     gd_model_free(m);
 }
 
-Test(model, residual_must_keep_its_shape)
-{
-    gd_model *m;
-    gd_model_create(&m, 1);
-    gd_model_begin_residual(m);
-    gd_model_add_linear(m, 4, 3, true);
-    gd_model_end_residual(m);
-    cr_expect_eq(gd_model_build(m, 1, (int64_t[]){4}, 2), GD_ERR_SHAPE);
-    cr_expect(strstr(gd_model_error(m), "residual 0"), "message: %s", gd_model_error(m));
-    gd_model_free(m);
-}
-
 Test(model, backward_skips_the_input_gradient_unless_asked)
 {
     gd_model *m = mlp(1);

@@ -541,10 +541,10 @@ Test(spec, shape_errors_pass_the_model_message_on)
                     "spec 1:1: ", "maxpool2d 0");
 }
 
-Test(spec, a_residual_block_must_keep_its_shape)
+Test(spec, a_residual_block_that_no_projection_joins_is_a_shape_error)
 {
-    expect_error("linear(32) residual(linear(16)\n relu)", GD_ERR_SHAPE,
-                 "spec 2:6: ", "residual 1: the block maps 32 to 16");
+    expect_error_in("conv(8, 3) residual(conv(8, 3)\n relu)", 3, (int64_t[]){1, 28, 28},
+                    GD_ERR_SHAPE, "spec 2:6: ", "residual 1: the block maps 8x26x26 to 8x24x24");
     expect_invalid("residual()", "spec 1:10: ", "expected a layer inside");
     expect_invalid("residual relu", "spec 1:10: ", "expected '(' after 'residual'");
     expect_invalid("residual(relu", "spec 1:14: ", "closing 'residual(' at 1:9");

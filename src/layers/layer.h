@@ -25,7 +25,9 @@ typedef struct gd_run {
 
 typedef struct gd_layer_ops {
     const char *kind;
-    /* The output shape for l->in_shape; a mismatch fails with a message naming the layer. */
+    /* The output shape for l->in_shape; a mismatch fails with a message naming the layer.
+     * Containers: optional; the model's shape pass calls it once the children have their
+     * shapes (a residual fits its projection there). */
     gd_status (*infer)(gd_layer *l, gd_shape *out, char *msg);
     /* Optional: scratch kept between forward and backward, taken from the arena. */
     void (*reserve)(gd_layer *l, gd_arena *a, int64_t max_batch);
@@ -95,6 +97,9 @@ gd_status gd_pool2d_create(gd_layer **out, gd_pool_kind kind, int kernel, int st
 gd_status gd_flatten_create(gd_layer **out, char *msg);
 gd_status gd_sequential_create(gd_layer **out, char *msg);
 gd_status gd_residual_create(gd_layer **out, char *msg);
+/* A residual block's projection on its identity path (its last child), or NULL: none, or
+ * l is no residual. */
+gd_layer *gd_residual_projection(const gd_layer *l);
 
 /* The layer struct that embeds `base` as its first member. */
 #define GD_IMPL(type, layer) ((type *)(void *)(layer))

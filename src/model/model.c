@@ -207,25 +207,48 @@ int gd_model_output_shape(const gd_model *m, int64_t dims[GD_MAX_DIMS])
     return m->root->out_shape.ndim;
 }
 
-/* Shapes through a layer without planning memory: containers chain their children. */
-static gd_status infer_shape(gd_layer *l, const gd_shape *in, gd_shape *out, char *msg)
+/* A residual block's projection (its shortcut's 1x1 convolution or linear map, made by
+ * residual.c) is the residual's last child, named "<residual>.proj" as PyTorch names the
+ * attribute: naming, listing, initialising and freeing treat it as any child, but it
+ * reads the residual's input, so it is no link of the block's chain. */
+static bool is_projection(const gd_layer *parent, const gd_layer *child)
+{
+    return child && gd_residual_projection(parent) == child;
+}
+
+static bool is_open(const gd_model *m, const gd_layer *l)
+{
+    for (int i = 1; i <= m->depth; i++)
+        if (m->open[i] == l)
+            return true;
+    return false;
+}
+
+/* Shapes through a layer without planning memory (each layer keeps its in_shape and
+ * out_shape). A container chains its children; then, once it is closed, its own infer
+ * (a residual's: the block's shape, and the projection that shape needs) has the last
+ * word. An open block is still growing, so its shape so far is only its chain's. */
+static gd_status infer_shape(gd_model *m, gd_layer *l, const gd_shape *in, gd_shape *out)
 {
     l->in_shape = *in;
-    if (!l->ops->plan)
-        return l->ops->infer(l, out, msg);
-    gd_shape shape = *in;
-    for (int i = 0; i < l->nchildren; i++) {
-        gd_status st = infer_shape(l->children[i], &shape, &shape, msg);
-        if (st != GD_OK)
-            return st;
+    gd_status st = GD_OK;
+    if (!l->ops->plan) {
+        st = l->ops->infer(l, &l->out_shape, m->msg);
+    } else {
+        l->out_shape = *in;
+        for (int i = 0; i < l->nchildren && st == GD_OK; i++)
+            if (!is_projection(l, l->children[i]))
+                st = infer_shape(m, l->children[i], &l->out_shape, &l->out_shape);
+        if (st == GD_OK && l->ops->infer && !is_open(m, l))
+            st = l->ops->infer(l, &l->out_shape, m->msg);
     }
-    *out = shape;
-    return GD_OK;
+    *out = l->out_shape;
+    return st;
 }
 
 gd_status gd_model_shape_so_far(gd_model *m, const gd_shape *in, gd_shape *out)
 {
-    return infer_shape(m->root, in, out, m->msg);
+    return infer_shape(m, m->root, in, out);
 }
 
 /* ---------------------------------------------------------------- building */
@@ -236,7 +259,8 @@ static void name_tree(gd_model *m, gd_layer *l, const char *prefix)
 {
     for (int i = 0; i < l->nchildren; i++) {
         gd_layer *c = l->children[i];
-        name_layer(c, prefix, i);
+        if (!is_projection(l, c)) /* its residual named it "<residual>.proj" */
+            name_layer(c, prefix, i);
         if (m->layers)
             m->layers[m->nlayers] = c;
         m->nlayers++;
@@ -381,7 +405,11 @@ gd_status gd_model_build(gd_model *m, int ndim, const int64_t *sample_dims, int6
         m->in_shape.dims[i] = sample_dims[i];
     m->max_batch = max_batch;
     gd_threads(); /* fixes OpenBLAS's thread count before the first product */
-    if ((st = list_layers(m)) != GD_OK || (st = allocate_tensors(m)) != GD_OK ||
+    /* Shapes first: residual blocks that change the shape get their projections, whose
+     * parameters must be listed and allocated with the others. */
+    gd_shape out;
+    if ((st = infer_shape(m, m->root, &m->in_shape, &out)) != GD_OK ||
+        (st = list_layers(m)) != GD_OK || (st = allocate_tensors(m)) != GD_OK ||
         (st = plan_activations(m)) != GD_OK) {
         release_build(m);
         return st;

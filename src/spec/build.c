@@ -278,27 +278,22 @@ static gd_status add_layer(builder *b, const gd_spec_node *n)
     return st == GD_OK ? GD_OK : model_failed(b, n, st);
 }
 
-/* The block's layers go into the residual container; the sum needs the shape kept. */
+/* The block's layers go into the residual container. Once it is closed, the model's shape
+ * pass gives it the projection its shapes need (docs/spec.md); shapes that no projection
+ * joins are blamed on the ')'. */
 static gd_status add_residual(builder *b, const layer_call *c)
 {
-    gd_shape before = b->shape;
     gd_status st = added(b, c->node, gd_model_begin_residual(b->m));
     if (st != GD_OK)
         return st;
-    const char *name = b->m->open[b->m->depth]->name;
     for (const gd_spec_node *n = c->node->body; n; n = n->next)
         if ((st = add_layer(b, n)) != GD_OK)
             return st;
-    if (!gd_shape_equal(&before, &b->shape)) {
-        char in[64], out[64];
-        return gd_spec_fail(b->msg, GD_ERR_SHAPE, c->node->close,
-                            "residual %s: the block maps %s to %s; "
-                            "a residual block must keep its shape",
-                            name, gd_shape_str(&before, in, sizeof in),
-                            gd_shape_str(&b->shape, out, sizeof out));
-    }
-    st = gd_model_end_residual(b->m);
-    return st == GD_OK ? GD_OK : model_failed(b, c->node, st);
+    if ((st = gd_model_end_residual(b->m)) != GD_OK)
+        return model_failed(b, c->node, st);
+    st = gd_model_shape_so_far(b->m, &b->in, &b->shape);
+    return st == GD_OK ? GD_OK
+                       : gd_spec_fail(b->msg, st, c->node->close, "%s", gd_model_error(b->m));
 }
 
 /* ------------------------------------------------------------------- build */

@@ -2,9 +2,10 @@
 
 Reads MODEL.safetensors by hand (u64 little-endian header length, JSON header, raw data),
 builds the nn.Sequential its "gradus.spec" describes (linear, conv, bn, the activations,
-prelu, maxout, dropout, maxpool, avgpool, gap, flatten, residual), loads the file's
-state_dict into it (strict: every key, every shape), runs it in eval mode in float64 on the
-input batch of IO.json and compares with the gradus output stored there:
+prelu, maxout, dropout, maxpool, avgpool, gap, flatten, residual, with its projection when
+the block changes the shape), loads the file's state_dict into it (strict: every key,
+every shape), runs it in eval mode in float64 on the input batch of IO.json and compares
+with the gradus output stored there:
   |torch - gradus| <= 1e-5 |torch| + 1e-6 max|torch|
 (gradus computes in float32, so the float64 forward is the exact answer for its weights).
 
@@ -151,10 +152,33 @@ def bind(name, args, kwargs):
 
 
 class Residual(nn.Sequential):
-    """gradus's residual(...): block(x) + x, its layers named "i.0", "i.1", ..."""
+    """gradus's residual(...): block(x) + proj(x), its layers named "i.0", "i.1", ... and
+    proj, when the block changes the shape, "i.proj" (else the identity)."""
+
+    def __init__(self, *layers, proj=None):
+        super().__init__(*layers)
+        self.block_size = len(layers)
+        if proj is not None:
+            self.proj = proj
 
     def forward(self, x):
-        return x + super().forward(x)
+        # nn.Sequential's own iteration would run proj too: only the numbered children chain.
+        x_id = self.proj(x) if hasattr(self, "proj") else x
+        for i in range(self.block_size):
+            x = self[i](x)
+        return x + x_id
+
+
+def projection(shape, out):
+    """The shortcut gradus gives a block mapping shape to out (src/layers/residual.c): a
+    bias-free Linear on flat samples, a bias-free 1x1 Conv2d with stride ceil(H / H')."""
+    if len(shape) == 1 and len(out) == 1:
+        return nn.Linear(shape[0], out[0], bias=False)
+    assert len(shape) == 3 and len(out) == 3, f"no projection maps {shape} to {out}"
+    stride = -(-shape[1] // out[1])
+    assert all(pooled(a, 1, stride, 0) == b for a, b in zip(shape[1:], out[1:])), \
+        f"no 1x1 convolution maps {shape} to {out}"
+    return nn.Conv2d(shape[0], out[0], 1, stride=stride, bias=False)
 
 
 class Maxout(nn.Module):
@@ -179,8 +203,8 @@ def build(layers, shape):
         name = ALIASES.get(name, name)
         if name == "residual":
             block, out = build(args, shape)
-            mods.append(Residual(*block))
-            assert out == shape, "a residual block must keep its shape"
+            mods.append(Residual(*block, proj=projection(shape, out) if out != shape else None))
+            shape = out
             continue
         b = bind(name, args, kwargs)
         if name in SIMPLE:
