@@ -32,7 +32,9 @@ void progress_batch(progress *p, int64_t batch, double loss, double samples_per_
         bar[i] = i < filled ? '#' : '.';
     bar[WIDTH] = '\0';
     double elapsed = t - p->epoch_start;
-    double left = batch ? elapsed * (double)(p->batches - batch) / (double)batch : 0;
+    /* This epoch's rest and the epochs after it, at this epoch's pace (validation aside). */
+    int64_t batches_left = p->batches - batch + (p->epochs - p->epoch) * p->batches;
+    double left = batch ? elapsed * (double)batches_left / (double)batch : 0;
     printf("\repoch %lld/%lld [%s] %lld/%lld loss %.4f %7.0f samples/s %4.0fs left ",
            (long long)p->epoch, (long long)p->epochs, bar, (long long)batch, (long long)p->batches,
            loss, samples_per_sec, left);
