@@ -5,45 +5,9 @@
  *   conv(32, 3, pad 1) bn relu maxpool(2) conv(64, 3, pad 1) bn relu maxpool(2) flatten
  *   linear(128) bn relu dropout(0.3) linear(10)
  *
- *   build/release/bench/conv_step [batch] [steps]
+ *   build/release/bench/conv_step [batch] [steps] [threads]   (default threads: 1, then 2)
  */
-#include <cblas.h>
-#include <gradus.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <time.h>
-
-static double now(void)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-/* The sgemm rate on a large square product: what the machine can do at best. */
-static double sgemm_gflops(int n)
-{
-    float *a = calloc((size_t)n * n, sizeof(float)), *b = calloc((size_t)n * n, sizeof(float)),
-          *c = calloc((size_t)n * n, sizeof(float));
-    for (int i = 0; i < n * n; i++)
-        a[i] = b[i] = 0.5f;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-    double best = 0;
-    for (int rep = 0; rep < 5; rep++) {
-        double t0 = now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
-        double rate = 2.0 * n * n * (double)n / (now() - t0) / 1e9;
-        best = rate > best ? rate : best;
-    }
-    free(a), free(b), free(c);
-    return best;
-}
+#include "bench.h"
 
 /* Floating-point work of the step's matrix products. A convolution is a product of
  * out x (in k k) weights with (in k k) x (batch H W) patches: forward, weight gradient and,
@@ -68,71 +32,28 @@ static gd_model *build(int batch)
         gd_model_add_linear(m, 64 * 7 * 7, 128, true) || gd_model_add_batchnorm1d(m, 128, 1e-5, 0.1) ||
         gd_model_add_activation(m, GD_ACT_RELU) || gd_model_add_dropout(m, 0.3) ||
         gd_model_add_linear(m, 128, 10, true) ||
-        gd_model_build(m, 3, (int64_t[]){1, 28, 28}, batch)) {
-        fprintf(stderr, "conv_step: %s\n", gd_model_error(m));
-        exit(1);
-    }
+        gd_model_build(m, 3, (int64_t[]){1, 28, 28}, batch))
+        bench_fail("model", gd_model_error(m));
     return m;
-}
-
-/* Median seconds per step over 5 runs of `steps` steps. */
-static double time_steps(int threads, int batch, int steps)
-{
-    gd_set_num_threads(threads);
-    gd_model *m = build(batch);
-    gd_optim_config cfg = gd_optim_defaults(GD_OPTIM_SGD);
-    cfg.lr = 0.01, cfg.momentum = 0.9;
-    gd_optimizer *opt;
-    if (gd_optim_create(&opt, m, &cfg)) {
-        fprintf(stderr, "conv_step: %s\n", gd_optim_error(opt));
-        exit(1);
-    }
-    float *x = malloc((size_t)batch * 784 * sizeof(float));
-    int32_t *y = malloc((size_t)batch * sizeof(int32_t));
-    gd_rng *rng;
-    gd_rng_create(&rng, 2);
-    for (int i = 0; i < batch * 784; i++)
-        x[i] = (float)gd_rng_uniform(rng);
-    for (int i = 0; i < batch; i++)
-        y[i] = (int32_t)(gd_rng_next_u64(rng) % 10);
-    gd_tensor in = gd_tensor_view(x, 4, (int64_t[]){batch, 1, 28, 28});
-    gd_loss loss = {.kind = GD_LOSS_CROSS_ENTROPY};
-    double value, runs[5];
-    for (int r = -1; r < 5; r++) { /* r = -1 warms up */
-        double t0 = now();
-        for (int s = 0; s < steps; s++)
-            if (gd_model_forward(m, &in) || gd_model_loss(m, &loss, y, NULL, &value) ||
-                gd_model_backward(m) || gd_optim_step(opt)) {
-                fprintf(stderr, "conv_step: %s\n", gd_model_error(m));
-                exit(1);
-            }
-        if (r >= 0)
-            runs[r] = (now() - t0) / steps;
-    }
-    qsort(runs, 5, sizeof runs[0], cmp_double);
-    gd_rng_free(rng);
-    free(x), free(y);
-    gd_optim_free(opt);
-    gd_model_free(m);
-    return runs[2];
 }
 
 int main(int argc, char **argv)
 {
     int batch = argc > 1 ? atoi(argv[1]) : 128;
-    int steps = argc > 2 ? atoi(argv[2]) : 10;
+    int steps = argc > 2 ? atoi(argv[2]) : 10, threads[2];
+    int runs = bench_threads(argc, argv, 3, threads);
     const char *coretype = getenv("OPENBLAS_CORETYPE");
     printf("CNN conv32-bn-relu-pool conv64-bn-relu-pool fc128-bn-relu-dropout fc10 on 1x28x28, "
            "batch %d, SGD momentum 0.9 (OPENBLAS_CORETYPE=%s)\n",
            batch, coretype ? coretype : "unset");
     printf("%-8s %14s %12s %14s %14s\n", "threads", "samples/s", "ms/step", "step GFLOP/s",
            "of sgemm peak");
-    for (int threads = 1; threads <= 2; threads++) {
-        gd_set_num_threads(threads);
-        double peak = sgemm_gflops(1024);
-        double t = time_steps(threads, batch, steps);
+    for (int r = 0; r < runs; r++) {
+        gd_set_num_threads(threads[r]);
+        double peak = bench_sgemm_gflops(1024);
+        double t = bench_train_time(build(batch), 3, (int64_t[]){1, 28, 28}, batch, steps);
         double rate = step_flops(batch) / t / 1e9;
-        printf("%-8d %14.0f %12.3f %14.1f %9.0f%% of %.0f\n", threads, batch / t, 1e3 * t, rate,
+        printf("%-8d %14.0f %12.3f %14.1f %9.0f%% of %.0f\n", threads[r], batch / t, 1e3 * t, rate,
                100 * rate / peak, peak);
     }
     return 0;

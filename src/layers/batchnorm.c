@@ -17,10 +17,14 @@
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Channels per task when a channel's values are short runs (S < BN_BLOCK): a (N, C) input is
  * then read one 64-byte row segment at a time instead of one float per cache line. */
 #define BN_BLOCK 16
+/* Partial sums per channel: chains that run side by side and vectorise, where one running
+ * sum would wait on every add. */
+#define BN_LANES 16
 
 typedef struct batchnorm {
     gd_layer base;
@@ -33,15 +37,50 @@ typedef struct batchnorm {
     float *mean, *rstd; /* per channel, as the last forward normalised */
 } batchnorm;
 
-/* Every element j of channels c0 .. c0+nc-1 of a (n, C, S) tensor, k the channel within the
- * block. Sample by sample, so each channel's values come in a fixed order: sums over them
- * are the same at any thread count. */
-#define FOR_BLOCK(bn, n, c0, nc, k, j)                                                    \
-    for (int64_t i_ = 0; i_ < (n); i_++)                                                  \
-        for (int k = 0; k < (nc); k++)                                                    \
-            for (int64_t j = (i_ * (bn)->features + (c0) + k) * (bn)->spatial,            \
-                         end_##j = j + (bn)->spatial;                                     \
-                 j < end_##j; j++)
+/* Runs body for every value x[e] of channels c0 .. c0+nc-1 of a (n, C, S) tensor, k its
+ * channel in the block, and names its partial sum: value j of a run goes to lane
+ * (j mod BN_LANES) nc + k. A block of one channel (long runs) goes run by run in lane groups
+ * that vectorise along the run; a block of short runs goes sample by sample, position by
+ * position, its channels side by side (vectorising across them: a row segment of a (N, C)
+ * input is one vector). Either way each lane takes its values in a fixed order, the same
+ * at any thread count. The lane loops stay loops ("unroll 1"): unrolled first, 16 chains
+ * come out half scalar; as loops the vectoriser keeps them in registers, in order. */
+#define FOR_LANES(bn, n, c0, nc, k, e, lane, body)                                         \
+    do {                                                                                   \
+        int64_t s_ = (bn)->spatial, ch_ = (bn)->features;                                  \
+        for (int64_t i_ = 0; (nc) == 1 && i_ < (n); i_++) {                                \
+            const int k = 0;                                                               \
+            int64_t run_ = (i_ * ch_ + (c0)) * s_, j_ = 0;                                 \
+            for (; j_ + BN_LANES <= s_; j_ += BN_LANES)                                    \
+                _Pragma("GCC unroll 1") for (int lane = 0; lane < BN_LANES; lane++) {      \
+                    int64_t e = run_ + j_ + lane;                                          \
+                    (void)k, (void)lane;                                                   \
+                    body;                                                                  \
+                }                                                                          \
+            for (int lane = 0; j_ + lane < s_; lane++) {                                   \
+                int64_t e = run_ + j_ + lane;                                              \
+                (void)k, (void)lane;                                                       \
+                body;                                                                      \
+            }                                                                              \
+        }                                                                                  \
+        for (int64_t i_ = 0; (nc) > 1 && i_ < (n); i_++)                                   \
+            for (int64_t j_ = 0; j_ < s_; j_++)                                            \
+                _Pragma("GCC unroll 1") for (int k = 0; k < (nc); k++) {                   \
+                    int64_t e = (i_ * ch_ + (c0) + k) * s_ + j_;                           \
+                    int lane = (int)j_ * (nc) + k;                                         \
+                    (void)lane;                                                            \
+                    body;                                                                  \
+                }                                                                          \
+    } while (0)
+
+/* Channel k's total over its lanes, in lane order. */
+static double channel_total(const double *lanes, int nc, int k)
+{
+    double sum = 0;
+    for (int l = 0; l < BN_LANES; l++)
+        sum += lanes[l * nc + k];
+    return sum;
+}
 
 static gd_status bn_infer(gd_layer *l, gd_shape *out, char *msg)
 {
@@ -73,29 +112,35 @@ static void bn_reserve(gd_layer *l, gd_arena *a, int64_t max_batch)
     bn->rstd = gd_arena_take(a, (size_t)bn->features);
 }
 
-/* Mean and biased variance of each channel of the block, in double and in two passes (the
- * centred second pass keeps the variance accurate when |mean| >> std); then the running
- * update with the unbiased variance, as PyTorch. */
+/* Mean and biased variance of each channel of the block in one pass over the data, from
+ * sums shifted by k, the mean of the channel's first run (sample 0): var = E[(x-k)^2] -
+ * E[x-k]^2. The shift bounds the cancellation: (k - mean)^2 <= n var (k averages S of the
+ * n S values), so E[(x-k)^2] <= (n + 1) var and the subtraction loses at most
+ * log2(n + 1) of double's 53 bits (7 at batch 128), where unshifted sums lose them all when
+ * |mean| >> std. Then the running update with the unbiased variance, as PyTorch. */
 static void bn_batch_stats(batchnorm *bn, int64_t n, int64_t c0, int nc)
 {
     const float *x = bn->base.in;
-    double m = (double)(n * bn->spatial), mean[BN_BLOCK] = {0}, sq[BN_BLOCK] = {0};
-    FOR_BLOCK(bn, n, c0, nc, k, j) mean[k] += x[j];
+    double m = (double)(n * bn->spatial), shift[BN_BLOCK];
+    double s1[BN_LANES * BN_BLOCK] = {0}, s2[BN_LANES * BN_BLOCK] = {0};
+    FOR_LANES(bn, 1, c0, nc, k, e, lane, s1[lane] += x[e]);
     for (int k = 0; k < nc; k++)
-        mean[k] /= m;
-    FOR_BLOCK(bn, n, c0, nc, k, j)
-    {
-        double d = x[j] - mean[k];
-        sq[k] += d * d;
-    }
+        shift[k] = channel_total(s1, nc, k) / (double)bn->spatial;
+    memset(s1, 0, sizeof s1);
+    FOR_LANES(bn, n, c0, nc, k, e, lane, {
+        double d = (double)x[e] - shift[k];
+        s1[lane] += d;
+        s2[lane] += d * d;
+    });
     float *run_mean = bn->running_mean->value.data, *run_var = bn->running_var->value.data;
     double mom = bn->momentum;
     for (int k = 0; k < nc; k++) {
         int64_t c = c0 + k;
-        double var = sq[k] / m;
-        bn->mean[c] = (float)mean[k];
+        double d = channel_total(s1, nc, k) / m, mean = shift[k] + d;
+        double var = fmax(channel_total(s2, nc, k) / m - d * d, 0.0);
+        bn->mean[c] = (float)mean;
         bn->rstd[c] = (float)(1.0 / sqrt(var + bn->eps));
-        run_mean[c] = (float)((1.0 - mom) * run_mean[c] + mom * mean[k]);
+        run_mean[c] = (float)((1.0 - mom) * run_mean[c] + mom * mean);
         run_var[c] = (float)((1.0 - mom) * run_var[c] + mom * var * m / (m - 1.0));
     }
 }
@@ -118,7 +163,7 @@ static void bn_normalise(batchnorm *bn, int64_t n, int64_t c0, int nc)
         scale[k] = gamma[c0 + k] * bn->rstd[c0 + k];
         shift[k] = beta[c0 + k];
     }
-    FOR_BLOCK(bn, n, c0, nc, k, j) y[j] = (x[j] - mu[k]) * scale[k] + shift[k];
+    FOR_LANES(bn, n, c0, nc, k, e, lane, y[e] = (x[e] - mu[k]) * scale[k] + shift[k]);
 }
 
 /* The channels are split into blocks, one task each: BN_BLOCK channels of short runs, or
@@ -167,22 +212,26 @@ static gd_status bn_forward(gd_layer *l, const gd_run *run)
     return GD_OK;
 }
 
+/* sum(dy) and sum(dy xhat) per channel, xhat = (x - mu) rstd in float as forward made it
+ * and the product exact in double; then dx. */
 static void bn_backward_block(batchnorm *bn, const gd_run *run, int64_t c0, int nc)
 {
     const float *x = bn->base.in, *dy = bn->base.out_grad, *gamma = bn->weight->value.data;
     float *dx = bn->base.in_grad, mu[BN_BLOCK], rstd[BN_BLOCK];
     int64_t n = run->n;
-    double sdy[BN_BLOCK] = {0}, sdyx[BN_BLOCK] = {0};
+    double sdy[BN_BLOCK], sdyx[BN_BLOCK];
+    double a[BN_LANES * BN_BLOCK] = {0}, b[BN_LANES * BN_BLOCK] = {0};
     for (int k = 0; k < nc; k++) {
         mu[k] = bn->mean[c0 + k];
         rstd[k] = bn->rstd[c0 + k];
     }
-    FOR_BLOCK(bn, n, c0, nc, k, j)
-    {
-        sdy[k] += dy[j];
-        sdyx[k] += (double)dy[j] * ((x[j] - mu[k]) * rstd[k]);
-    }
+    FOR_LANES(bn, n, c0, nc, k, e, lane, {
+        a[lane] += dy[e];
+        b[lane] += (double)dy[e] * ((x[e] - mu[k]) * rstd[k]);
+    });
     for (int k = 0; k < nc; k++) {
+        sdy[k] = channel_total(a, nc, k);
+        sdyx[k] = channel_total(b, nc, k);
         bn->weight->grad.data[c0 + k] = (float)sdyx[k];
         bn->bias->grad.data[c0 + k] = (float)sdy[k];
     }
@@ -196,11 +245,10 @@ static void bn_backward_block(batchnorm *bn, const gd_run *run, int64_t c0, int 
         dy_mean[k] = run->training ? (float)(sdy[k] / m) : 0.0f;
         dyx_mean[k] = run->training ? (float)(sdyx[k] / m) : 0.0f;
     }
-    FOR_BLOCK(bn, n, c0, nc, k, j)
-    {
-        float xhat = (x[j] - mu[k]) * rstd[k];
-        dx[j] = scale[k] * (dy[j] - dy_mean[k] - xhat * dyx_mean[k]);
-    }
+    FOR_LANES(bn, n, c0, nc, k, e, lane, {
+        float xhat = (x[e] - mu[k]) * rstd[k];
+        dx[e] = scale[k] * (dy[e] - dy_mean[k] - xhat * dyx_mean[k]);
+    });
 }
 
 static void bn_backward(gd_layer *l, const gd_run *run)

@@ -1,13 +1,17 @@
 /* Inverted dropout, as torch.nn.Dropout: in training each unit is kept with probability
  * 1 - p and scaled by 1/(1 - p), so the expected output is the input and evaluation is the
  * identity.
- *   Training: mask_i = (u_i >= p) / (1 - p), u_i uniform in [0, 1) from the run's generator,
- *   drawn in element order over the batch (serially: one generator state gives one mask at
- *   any thread count); y = x mask, and backward dx = dy mask from the stored mask.
+ *   Training: mask_i = (u_i >= p) / (1 - p), u_i = r_i 2^-32 uniform in [0, 1) with r_i a
+ *   32-bit half of the run generator's 64-bit draws: draw m gives r_2m (its high half) and
+ *   r_2m+1 (its low half; unused for the last unit of an odd count), in element order over
+ *   the batch (serially: one generator state gives one mask at any thread count). u_i >= p
+ *   is tested as r_i >= ceil(p 2^32), exactly; the keep probability is 1 - p within 2^-32.
+ *   y = x mask, and backward dx = dy mask from the stored mask.
  *   Evaluation: y = x, dx = dy.
  * Backward replays the forward's run, so run->training says whether a mask was applied. */
 #include "layer.h"
 
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -39,10 +43,16 @@ static gd_status dropout_forward(gd_layer *l, const gd_run *run)
         return GD_OK;
     }
     float scale = (float)(1.0 / (1.0 - d->p));
-    for (int64_t i = 0; i < n; i++) {
-        d->mask[i] = gd_rng_uniform(run->rng) >= d->p ? scale : 0.0f;
-        l->out[i] = l->in[i] * d->mask[i];
+    uint64_t threshold = (uint64_t)ceil(d->p * 0x1p32);
+    for (int64_t i = 0; i < n; i += 2) {
+        uint64_t r = gd_rng_next_u64(run->rng);
+        d->mask[i] = r >> 32 >= threshold ? scale : 0.0f;
+        if (i + 1 < n)
+            d->mask[i + 1] = (r & 0xffffffffu) >= threshold ? scale : 0.0f;
     }
+#pragma omp parallel for num_threads(gd_threads()) if (n > GD_PARALLEL_MIN) schedule(static)
+    for (int64_t i = 0; i < n; i++)
+        l->out[i] = l->in[i] * d->mask[i];
     return GD_OK;
 }
 
