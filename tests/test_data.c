@@ -134,6 +134,29 @@ Test(data, idx_reads_images_as_1xHxW_scaled_to_the_unit_interval)
     gd_dataset_free(ds);
 }
 
+/* uint8 images stay bytes in memory until floats are needed; the loader's batches carry
+ * the same values, p / 255 exactly, as the features array, and head/split keep the bytes. */
+Test(data, idx_pixels_reach_the_loader_as_the_same_floats)
+{
+    gd_dataset *ds, *head;
+    gd_error err;
+    cr_assert_eq(gd_dataset_read_idx(&ds, write_images("i", false), write_labels("l", false), &err), GD_OK,
+                 "%s", err.message);
+    cr_assert_eq(gd_dataset_head(ds, 2, &head, &err), GD_OK);
+    gd_loader *l;
+    cr_assert_eq(gd_loader_create(&l, head, 2, false, false, 0, &err), GD_OK);
+    gd_tensor x;
+    const int32_t *y;
+    cr_assert(gd_loader_next(l, &x, &y));
+    for (int i = 0; i < 16; i++)
+        cr_expect_eq(x.data[i], (float)pixels[i] / 255.0f, "pixel %d", i);
+    const float *f = gd_dataset_features(head);
+    cr_expect_eq(memcmp(f, x.data, 16 * sizeof(float)), 0);
+    gd_loader_free(l);
+    gd_dataset_free(head);
+    gd_dataset_free(ds);
+}
+
 Test(data, idx_reads_gzipped_files_as_plain_ones)
 {
     const char *images = write_images("img.gz", true), *labels = write_labels("lab.gz", true);

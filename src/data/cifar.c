@@ -71,7 +71,7 @@ static gd_status read_files(const char *const *paths, int npaths, const int64_t 
                             int64_t total, gd_dataset **out, char *msg)
 {
     gd_shape s = {.ndim = 3, .dims = {3, 32, 32}};
-    gd_status st = gd_dataset_alloc(out, total, &s, msg);
+    gd_status st = gd_dataset_alloc(out, total, &s, false, msg);
     for (int64_t i = 0, first = 0; i < npaths && !st; first += counts[i++])
         st = read_file(paths[i], counts[i], *out, first, msg);
     if (st) {

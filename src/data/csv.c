@@ -202,7 +202,7 @@ gd_status gd_dataset_read_csv(gd_dataset **out, const char *path, int label_colu
     gd_status st = parse_lines(&r, f, has_header, msg);
     fclose(f);
     if (!st)
-        st = gd_dataset_alloc(out, r.rows, &(gd_shape){.ndim = 1, .dims = {r.nfeat}}, msg);
+        st = gd_dataset_alloc(out, r.rows, &(gd_shape){.ndim = 1, .dims = {r.nfeat}}, false, msg);
     if (!st) {
         memcpy((*out)->features, r.x, (size_t)(r.rows * r.nfeat) * sizeof(float));
         memcpy((*out)->labels, r.y, (size_t)r.rows * sizeof(int32_t));

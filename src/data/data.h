@@ -14,13 +14,20 @@ struct gd_dataset {
     gd_shape shape;      /* per sample; the batch dimension takes the fourth slot */
     int64_t sample_size; /* floats per sample */
     int num_classes;
-    float *features;     /* n x sample_size */
+    float *features;     /* n x sample_size, or NULL while the set is held as pixels */
+    uint8_t *pixels;     /* n x sample_size bytes standing for pixel / 255 (uint8 IDX
+                            images as read: a quarter of the memory); NULL otherwise */
     int32_t *labels;     /* n */
 };
 
 /* An empty data set of n samples of shape s (features uninitialised, labels 0,
- * num_classes 1) for a reader to fill; checks the shape and that the sizes fit. */
-gd_status gd_dataset_alloc(gd_dataset **out, int64_t n, const gd_shape *s, char *msg);
+ * num_classes 1) for a reader to fill; checks the shape and that the sizes fit. With
+ * as_pixels the values are held as bytes in ds->pixels instead of floats. */
+gd_status gd_dataset_alloc(gd_dataset **out, int64_t n, const gd_shape *s, bool as_pixels,
+                           char *msg);
+
+/* Samples rows[0..m) of ds as floats into x (m x sample_size): the loader's gather. */
+void gd_dataset_gather(const gd_dataset *ds, const int64_t *rows, int64_t m, float *x);
 
 /* Gives ds the features (n samples of shape ndim x dims, allocated with malloc or
  * gd_alloc_aligned) in place of its own, which it frees: for a transform that changes the

@@ -174,8 +174,7 @@ static bool store(const idx_file *f, const unsigned char *buf, int64_t at, int64
         for (int64_t i = 0; i < len; i++)
             ds->labels[at + i] = buf[i];
     } else if (f->type == IDX_U8) {
-        for (int64_t i = 0; i < len; i++)
-            ds->features[at + i] = (float)buf[i] / 255.0f;
+        memcpy(ds->pixels + at, buf, (size_t)len);
     } else {
         for (int64_t i = 0; i < len / 4; i++) {
             uint32_t bits = be32(buf + 4 * i);
@@ -234,7 +233,7 @@ static gd_status read_pair(const idx_file *img, const idx_file *lab, gd_dataset 
         return gd_fail(msg, GD_ERR_FORMAT, "%s has %lld images but %s has %lld labels",
                        img->path, (long long)img->dims[0], lab->path, (long long)lab->dims[0]);
     gd_shape s = {.ndim = 3, .dims = {1, img->dims[1], img->dims[2]}};
-    gd_status st = gd_dataset_alloc(out, img->dims[0], &s, msg);
+    gd_status st = gd_dataset_alloc(out, img->dims[0], &s, img->type == IDX_U8, msg);
     if (!st)
         st = read_body(img, *out, msg);
     if (!st && lab)

@@ -117,11 +117,7 @@ bool gd_loader_next(gd_loader *l, gd_tensor *x, const int32_t **labels)
     if (rows == 0 || (l->drop_last && rows < l->batch_size))
         return false;
     const int64_t *idx = l->order + l->next;
-    int64_t size = ds->sample_size, floats = rows * size;
-    /* Row copies are independent, so threads change nothing but the time. */
-#pragma omp parallel for num_threads(gd_threads()) if (floats > GD_PARALLEL_MIN) schedule(static)
-    for (int64_t i = 0; i < rows; i++)
-        memcpy(l->x + i * size, ds->features + idx[i] * size, (size_t)size * sizeof(float));
+    gd_dataset_gather(ds, idx, rows, l->x);
     for (int64_t i = 0; i < rows; i++)
         l->y[i] = ds->labels[idx[i]];
     if (l->aug)
