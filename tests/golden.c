@@ -118,3 +118,27 @@ void expect_close_golden(const float *got, const cJSON *obj, const char *key, do
     expect_close(got, want.data, gd_tensor_numel(&want), rtol, atol, key);
     free(want.data);
 }
+
+void expect_close_golden_scaled(const float *got, const cJSON *obj, const char *key, double rtol,
+                                double atol_of_scale)
+{
+    gd_tensor want = golden_tensor(obj, key);
+    int64_t n = gd_tensor_numel(&want);
+    double scale = 0;
+    for (int64_t i = 0; i < n; i++)
+        scale = fmax(scale, fabs(want.data[i]));
+    cr_assert_not_null(got, "%s: gradus has no such tensor", key);
+    expect_close(got, want.data, n, rtol, atol_of_scale * scale, key);
+    free(want.data);
+}
+
+void expect_golden_shape(const gd_tensor *got, const cJSON *obj, const char *key)
+{
+    gd_tensor want = golden_tensor(obj, key);
+    cr_assert_eq(got->ndim, want.ndim, "%s: %d dimensions, PyTorch has %d", key, got->ndim,
+                 want.ndim);
+    for (int d = 0; d < want.ndim; d++)
+        cr_assert_eq(got->dims[d], want.dims[d], "%s: dimension %d is %lld, PyTorch's %lld", key,
+                     d, (long long)got->dims[d], (long long)want.dims[d]);
+    free(want.data);
+}

@@ -31,4 +31,12 @@ void expect_close(const float *got, const float *want, int64_t n, double rtol, d
 void expect_close_golden(const float *got, const cJSON *obj, const char *key, double rtol,
                          double atol);
 
+/* expect_close against tensor field key with an absolute floor of atol_of_scale times
+ * the golden tensor's largest magnitude (elements that cancel to near zero carry the
+ * absolute error of their larger terms); fails first if got is NULL. */
+void expect_close_golden_scaled(const float *got, const cJSON *obj, const char *key, double rtol,
+                                double atol_of_scale);
+/* Asserts got has the shape of golden tensor field key, so comparing cannot read past it. */
+void expect_golden_shape(const gd_tensor *got, const cJSON *obj, const char *key);
+
 #endif

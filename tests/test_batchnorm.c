@@ -21,15 +21,9 @@
 #define RTOL 1e-5
 #define ATOL_OF_SCALE 1e-6
 
-static void expect_golden(const float *got, const cJSON *c, const char *key)
+static void expect_golden(const float *got, const cJSON *obj, const char *key)
 {
-    gd_tensor want = golden_tensor(c, key);
-    int64_t n = gd_tensor_numel(&want);
-    double scale = 0;
-    for (int64_t i = 0; i < n; i++)
-        scale = fmax(scale, fabs(want.data[i]));
-    expect_close(got, want.data, n, RTOL, ATOL_OF_SCALE * scale, key);
-    free(want.data);
+    expect_close_golden_scaled(got, obj, key, RTOL, ATOL_OF_SCALE);
 }
 
 /* A model of one BatchNorm1d for the case's input shape, with the case's gamma and beta. */

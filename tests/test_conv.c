@@ -34,27 +34,9 @@ static const char *GOLDEN = "conv.json";
 
 static void expect_golden(const float *got, const cJSON *obj, const char *key)
 {
-    gd_tensor want = golden_tensor(obj, key);
-    int64_t n = gd_tensor_numel(&want);
-    double scale = 0;
-    for (int64_t i = 0; i < n; i++)
-        scale = fmax(scale, fabs(want.data[i]));
-    cr_assert_not_null(got, "%s: gradus has no such tensor", key);
-    expect_close(got, want.data, n, RTOL, ATOL_OF_SCALE * scale, key);
-    free(want.data);
+    expect_close_golden_scaled(got, obj, key, RTOL, ATOL_OF_SCALE);
 }
 
-/* got has the shape of golden tensor key (so that comparing elements cannot read past it). */
-static void expect_shape(const gd_tensor *got, const cJSON *obj, const char *key)
-{
-    gd_tensor want = golden_tensor(obj, key);
-    cr_assert_eq(got->ndim, want.ndim, "%s: %d dimensions, PyTorch has %d", key, got->ndim,
-                 want.ndim);
-    for (int d = 0; d < want.ndim; d++)
-        cr_assert_eq(got->dims[d], want.dims[d], "%s: dimension %d is %lld, PyTorch's %lld", key,
-                     d, (long long)got->dims[d], (long long)want.dims[d]);
-    free(want.data);
-}
 
 static gd_model *new_model(void)
 {
@@ -99,7 +81,7 @@ static void expect_case_but(gd_model *m, const char *name, const char *skip)
     gd_model_set_input_grad(m, true);
 
     cr_assert_eq(gd_model_forward(m, &x), GD_OK, "%s", gd_model_error(m));
-    expect_shape(gd_model_output(m), c, "y");
+    expect_golden_shape(gd_model_output(m), c, "y");
     expect_golden(gd_model_output(m)->data, c, "y");
     gd_tensor *dy = gd_model_output_grad(m);
     golden_copy(c, "dy", dy->data, gd_tensor_numel(dy));

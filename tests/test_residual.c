@@ -89,27 +89,9 @@ static gd_model *linear_projection_model(void)
 
 static void expect_golden(const float *got, const cJSON *obj, const char *key)
 {
-    gd_tensor want = golden_tensor(obj, key);
-    int64_t n = gd_tensor_numel(&want);
-    double scale = 0;
-    for (int64_t i = 0; i < n; i++)
-        scale = fmax(scale, fabs(want.data[i]));
-    cr_assert_not_null(got, "%s: gradus has no such tensor", key);
-    expect_close(got, want.data, n, RTOL, ATOL_OF_SCALE * scale, key);
-    free(want.data);
+    expect_close_golden_scaled(got, obj, key, RTOL, ATOL_OF_SCALE);
 }
 
-/* got has the shape of golden tensor key (so that comparing elements cannot read past it). */
-static void expect_shape(const gd_tensor *got, const cJSON *obj, const char *key)
-{
-    gd_tensor want = golden_tensor(obj, key);
-    cr_assert_eq(got->ndim, want.ndim, "%s: %d dimensions, PyTorch has %d", key, got->ndim,
-                 want.ndim);
-    for (int d = 0; d < want.ndim; d++)
-        cr_assert_eq(got->dims[d], want.dims[d], "%s: dimension %d is %lld, PyTorch's %lld", key,
-                     d, (long long)got->dims[d], (long long)want.dims[d]);
-    free(want.data);
-}
 
 /* The model's tensor names, in order, are PyTorch's state_dict keys; every float tensor is
  * then given PyTorch's value. */
@@ -124,7 +106,7 @@ static void load_state(gd_model *m, const cJSON *c)
         const gd_named_tensor *t = gd_model_tensor_at(m, i++);
         cr_assert_str_eq(t->name, name->valuestring);
         if (t->dtype == GD_DTYPE_F32) {
-            expect_shape(&t->value, values, t->name);
+            expect_golden_shape(&t->value, values, t->name);
             golden_copy(values, t->name, t->value.data, gd_tensor_numel(&t->value));
         }
     }
@@ -143,7 +125,7 @@ static void expect_case(gd_model *m, const char *name)
     gd_model_set_input_grad(m, true);
 
     cr_assert_eq(gd_model_forward(m, &x), GD_OK, "%s", gd_model_error(m));
-    expect_shape(gd_model_output(m), c, "y");
+    expect_golden_shape(gd_model_output(m), c, "y");
     expect_golden(gd_model_output(m)->data, c, "y");
     gd_tensor *dy = gd_model_output_grad(m);
     golden_copy(c, "dy", dy->data, gd_tensor_numel(dy));
