@@ -142,3 +142,27 @@ void expect_golden_shape(const gd_tensor *got, const cJSON *obj, const char *key
                      d, (long long)got->dims[d], (long long)want.dims[d]);
     free(want.data);
 }
+
+void expect_step_as_golden(gd_model *m, const cJSON *c, const gd_tensor *x, double rtol,
+                           double atol_of_scale, const char *skip_grad)
+{
+    gd_model_set_input_grad(m, true);
+    cr_assert_eq(gd_model_forward(m, x), GD_OK, "%s", gd_model_error(m));
+    expect_golden_shape(gd_model_output(m), c, "y");
+    expect_close_golden_scaled(gd_model_output(m)->data, c, "y", rtol, atol_of_scale);
+    gd_tensor *dy = gd_model_output_grad(m);
+    golden_copy(c, "dy", dy->data, gd_tensor_numel(dy));
+    cr_assert_eq(gd_model_backward(m), GD_OK, "%s", gd_model_error(m));
+    gd_layer_info first;
+    cr_assert_eq(gd_model_layer(m, "0", &first), GD_OK);
+    expect_close_golden_scaled(first.input_grad.data, c, "dx", rtol, atol_of_scale);
+    const cJSON *grads = golden_field(c, "grads"), *g;
+    cJSON_ArrayForEach(g, grads)
+    {
+        if (skip_grad && strcmp(g->string, skip_grad) == 0)
+            continue;
+        gd_tensor *got = gd_model_grad(m, g->string);
+        cr_assert_not_null(got, "gradus has no gradient for %s", g->string);
+        expect_close_golden_scaled(got->data, grads, g->string, rtol, atol_of_scale);
+    }
+}

@@ -39,4 +39,11 @@ void expect_close_golden_scaled(const float *got, const cJSON *obj, const char *
 /* Asserts got has the shape of golden tensor field key, so comparing cannot read past it. */
 void expect_golden_shape(const gd_tensor *got, const cJSON *obj, const char *key);
 
+/* One forward and backward of a built model with input gradients on, against a golden case
+ * holding "y", "dy" (the upstream gradient fed in), "dx" (layer "0"'s input gradient) and
+ * "grads" by tensor name, all but the gradient named skip_grad (NULL: none), compared as
+ * expect_close_golden_scaled does. */
+void expect_step_as_golden(gd_model *m, const cJSON *c, const gd_tensor *x, double rtol,
+                           double atol_of_scale, const char *skip_grad);
+
 #endif
