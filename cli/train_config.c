@@ -115,6 +115,28 @@ static void defaults(train_config *c)
     c->seed = 1;
 }
 
+#define TEXT_MAX (1 << 20)
+
+/* A small text file (a spec, config.json) whole, or NULL with a message naming it. */
+static char *read_text(const char *path, const char *what)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fail(EXIT_USAGE, "train", "%s: cannot open %s", what, path);
+        return NULL;
+    }
+    char *text = calloc(1, TEXT_MAX + 1);
+    size_t len = text ? fread(text, 1, TEXT_MAX + 1, f) : 0;
+    fclose(f);
+    if (!text || len > TEXT_MAX) {
+        fail(EXIT_USAGE, "train", "%s: %s is larger than %d bytes", what, path, TEXT_MAX);
+        free(text);
+        return NULL;
+    }
+    text[len] = '\0';
+    return text;
+}
+
 /* --model @FILE reads the spec from FILE. */
 static int read_spec(train_config *c, const char *arg)
 {
@@ -122,13 +144,9 @@ static int read_spec(train_config *c, const char *arg)
         set_text(&c->model, arg);
         return EXIT_OK;
     }
-    FILE *f = fopen(arg + 1, "rb");
-    if (!f)
-        return fail(EXIT_USAGE, "train", "--model %s: cannot open %s", arg, arg + 1);
-    char *text = calloc(1, 1 << 20);
-    size_t len = fread(text, 1, (1 << 20) - 1, f);
-    fclose(f);
-    text[len] = '\0';
+    char *text = read_text(arg + 1, "--model");
+    if (!text)
+        return EXIT_USAGE;
     free(c->model);
     c->model = text;
     return EXIT_OK;
@@ -313,13 +331,9 @@ int train_config_load(train_config *c, const char *run_dir)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", run_dir);
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return fail(EXIT_USAGE, "train", "--resume %s: no %s (is it a gradus run folder?)", run_dir, path);
-    char *text = calloc(1, 1 << 20);
-    size_t len = fread(text, 1, (1 << 20) - 1, f);
-    fclose(f);
-    text[len] = '\0';
+    char *text = read_text(path, "--resume (is it a gradus run folder?)");
+    if (!text)
+        return EXIT_USAGE;
     cJSON *j = cJSON_Parse(text);
     free(text);
     int64_t threads = c->threads, epochs = c->epochs;

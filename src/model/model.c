@@ -57,8 +57,7 @@ static gd_status append(gd_model *m, gd_status created, gd_layer *l)
         return created;
     if (m->built) {
         gd_layer_free(l);
-        return gd_fail(m->msg, GD_ERR_STATE, "cannot add a %s layer: the model is already built",
-                       l ? "new" : "");
+        return gd_fail(m->msg, GD_ERR_STATE, "cannot add a layer: the model is already built");
     }
     gd_layer *parent = m->open[m->depth];
     gd_status st = gd_layer_add_child(parent, l);
