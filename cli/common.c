@@ -21,10 +21,11 @@ int fail(int code, const char *cmd, const char *fmt, ...)
     return code;
 }
 
-/* Malformed files are bad data; shapes or values that do not fit are the caller's usage. */
+/* Malformed files, and files too large for the memory limit, are bad data; shapes or
+ * values that do not fit are the caller's usage. */
 int exit_code_for(gd_status st)
 {
-    if (st == GD_ERR_FORMAT)
+    if (st == GD_ERR_FORMAT || st == GD_ERR_LIMIT)
         return EXIT_BAD_DATA;
     return st == GD_ERR_SHAPE || st == GD_ERR_INVALID_ARGUMENT ? EXIT_USAGE : EXIT_FAILURE_RUN;
 }

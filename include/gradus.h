@@ -46,7 +46,8 @@ typedef enum gd_status {
     GD_ERR_NUMERIC,          /* a computation that has no finite answer */
     GD_ERR_NOT_FOUND,        /* no layer or tensor of that name */
     GD_ERR_IO,               /* a file could not be read or written */
-    GD_ERR_FORMAT            /* a file's content is malformed */
+    GD_ERR_FORMAT,           /* a file's content is malformed */
+    GD_ERR_LIMIT             /* a size beyond the memory limit (gd_set_memory_limit) */
 } gd_status;
 
 /* A constant sentence for a status; never NULL. */
@@ -59,6 +60,14 @@ GD_API const char *gd_version(void);
  * (the default). */
 GD_API void gd_set_num_threads(int n);
 GD_API int gd_get_num_threads(void);
+
+/* The most memory one data set, model or file read may make gradus allocate, in bytes,
+ * process-wide. Readers and the model builder check a size against it before they
+ * allocate and fail with GD_ERR_LIMIT, naming the file and the size, beyond it; a small
+ * file whose header claims billions of values is refused at once. 0 restores the
+ * default: half of the machine's physical memory. */
+GD_API void gd_set_memory_limit(uint64_t bytes);
+GD_API uint64_t gd_get_memory_limit(void);
 
 /* ----------------------------------------------------------------- tensors */
 

@@ -15,6 +15,7 @@ const char *gd_strerror(gd_status status)
     case GD_ERR_NOT_FOUND: return "not found";
     case GD_ERR_IO: return "input/output error";
     case GD_ERR_FORMAT: return "malformed file";
+    case GD_ERR_LIMIT: return "beyond the memory limit";
     }
     return "unknown status";
 }

@@ -5,6 +5,7 @@
 #include "gradus.h"
 
 #include <stdarg.h>
+#include <stdio.h>
 
 #define GD_MSG_MAX 256
 #define GD_PI 3.14159265358979323846
@@ -42,6 +43,18 @@ int gd_threads(void);
 /* Below this many elements an element-wise loop runs on one thread: waking the team
  * costs more than it saves. */
 #define GD_PARALLEL_MIN 32768
+
+/* Sizes computed from a file, a header or a spec: each product and sum checked, since a
+ * wrapped size is an under-allocation. Each returns false on overflow (*out is then
+ * unspecified). */
+bool gd_size_mul(size_t *out, size_t a, size_t b);
+bool gd_size_add(size_t *out, size_t a, size_t b);
+bool gd_i64_mul(int64_t *out, int64_t a, int64_t b);
+
+/* GD_OK when bytes fit gd_get_memory_limit(); else GD_ERR_LIMIT with "WHAT would need
+ * 3.8 GB, beyond the memory limit of 12.0 GB" in msg (GD_MSG_MAX bytes). Call it before
+ * allocating anything whose size a file or a spec decides. */
+gd_status gd_check_memory(char *msg, const char *what, uint64_t bytes);
 
 /* 64-byte aligned allocation, zeroed; free with free(). NULL on failure or n == 0. */
 void *gd_alloc_aligned(size_t bytes);

@@ -111,15 +111,18 @@ static int64_t slot_rows(const conv2d *c)
     return c->chunk > 1 ? c->out * c->chunk * c->oh * c->ow : 0;
 }
 
-/* A slot for every thread that could run at once (every core, or more threads if asked),
- * but no more than a full batch has chunks. */
+/* A slot for every thread that could run at once (every core, or more threads if asked
+ * when the model is built), but no more than a full batch has chunks. The count is fixed
+ * by the first plan, the build's: a re-plan (gd_model_set_input_grad) must fit the block
+ * already allocated, so a thread count set later may use fewer slots, never more. */
 static void conv_reserve(gd_layer *l, gd_arena *a, int64_t max_batch)
 {
     conv2d *c = GD_IMPL(conv2d, l);
     int64_t ohw = c->oh * c->ow, threads = omp_get_num_procs();
     c->chunk = min64((CONV_MIN_COLS + ohw - 1) / ohw, max_batch);
     threads = threads > gd_threads() ? threads : gd_threads();
-    c->slots = (int)min64(threads, (max_batch + c->chunk - 1) / c->chunk);
+    if (c->slots == 0)
+        c->slots = (int)min64(threads, (max_batch + c->chunk - 1) / c->chunk);
     c->cols = gd_arena_take(a, (size_t)(c->slots * slot_cols(c)));
     c->rows = gd_arena_take(a, (size_t)(c->slots * slot_rows(c)));
     c->dw_part = gd_arena_take(a, (size_t)((c->slots - 1) * gd_tensor_numel(&c->weight->value)));

@@ -1,6 +1,7 @@
 /* A model's life: create, add layers, build (name, allocate, plan, initialise), run. */
 #include "model.h"
 
+#include <assert.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -343,6 +344,7 @@ static gd_status plan_activations(gd_model *m)
     gd_status st = gd_model_plan(m, &floats); /* measuring pass */
     if (st != GD_OK)
         return st;
+    m->activation_floats = floats;
     m->activations = gd_alloc_aligned(floats * sizeof(float));
     if (!m->activations)
         return gd_fail(m->msg, GD_ERR_NO_MEMORY, "out of memory for %zu activation floats (batch %lld)",
@@ -429,6 +431,7 @@ void gd_model_set_input_grad(gd_model *m, bool wanted)
     if (m->built) {
         size_t floats;
         gd_model_plan(m, &floats); /* same sizes as before: re-binds pointers only */
+        assert(floats == m->activation_floats);
     }
 }
 

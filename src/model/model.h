@@ -19,6 +19,7 @@ struct gd_model {
     /* One block each: parameters, their gradients, float buffers, activations. */
     float *params, *grads, *buffers, *activations;
     size_t param_count, buffer_count;
+    size_t activation_floats; /* the block's size, fixed by the build's plan */
     float *input, *input_grad; /* carved from activations */
 
     /* Depth-first lists, root excluded, and every named tensor in state_dict order. */
