@@ -371,21 +371,46 @@ Test(preprocess, zca_whitens_and_stays_closest_to_the_input)
     gd_dataset_free(ds);
 }
 
-/* With eps 0, a direction without variance (a constant feature) cannot be whitened. */
-Test(preprocess, whitening_a_constant_feature_needs_eps)
+/* A data set whose feature 2 is constant: its covariance has one direction without
+ * variance, whose computed eigenvalue is rounding noise (exactly 0 on one machine, 9e-17
+ * on another). */
+static gd_dataset *with_constant_feature(void)
 {
     float *x = malloc(N * D * sizeof *x);
     correlated(x, N, 1, 0);
     for (int i = 0; i < N; i++)
         x[i * D + 2] = 0.5f;
     gd_dataset *ds = dataset(x, N, 1, (int64_t[]){D});
+    free(x);
+    return ds;
+}
+
+/* With eps 0, a direction without variance cannot be whitened, whatever rounding left of
+ * its eigenvalue; the message names the component (the last, the smallest) and an eps. */
+static void expect_needs_eps(const char *spec)
+{
+    gd_dataset *ds = with_constant_feature();
     gd_preprocess *p;
     gd_error err;
-    cr_expect_eq(gd_preprocess_fit(&p, "zca", 0, ds, &err), GD_ERR_NUMERIC);
-    cr_expect(strstr(err.message, "eps"), "%s", err.message);
-    cr_expect_eq(gd_preprocess_fit(&p, "zca", EPS, ds, &err), GD_OK, "%s", err.message);
+    cr_expect_eq(gd_preprocess_fit(&p, spec, 0, ds, &err), GD_ERR_NUMERIC, "%s", spec);
+    cr_expect(strstr(err.message, "component 5 has no variance"), "%s", err.message);
+    cr_expect(strstr(err.message, "needs eps > 0, e.g."), "%s", err.message);
+    cr_expect_eq(gd_preprocess_fit(&p, spec, EPS, ds, &err), GD_OK, "%s", err.message);
     gd_preprocess_free(p);
-    free(x);
+    gd_dataset_free(ds);
+}
+
+Test(preprocess, zca_of_a_constant_feature_needs_eps) { expect_needs_eps("zca"); }
+Test(preprocess, pca_whitening_of_a_constant_feature_needs_eps) { expect_needs_eps("whiten"); }
+
+/* Projecting without whitening scales nothing, so a constant feature needs no eps; and
+ * whitening only the leading components never meets the null direction. */
+Test(preprocess, pca_and_leading_whitening_need_no_eps_for_a_constant_feature)
+{
+    gd_dataset *ds = with_constant_feature();
+    gd_preprocess *p = fit("pca:6", 0, ds), *w = fit("whiten:5", 0, ds);
+    gd_preprocess_free(p);
+    gd_preprocess_free(w);
     gd_dataset_free(ds);
 }
 

@@ -9,6 +9,7 @@
 #include "transform.h"
 
 #include <cblas.h>
+#include <float.h>
 #include <lapacke.h>
 #include <math.h>
 #include <stdlib.h>
@@ -80,16 +81,41 @@ static void fix_sign(double *v, int64_t d)
             v[i] = -v[i];
 }
 
-/* 1 / sqrt(S + eps), S clamped at 0 (rounding leaves the null directions of a rank-
- * deficient covariance, e.g. constant pixels, slightly negative); beyond float32 when eps
- * is 0 (or tiny) and the direction has no variance. */
-static double whitening_scale(double s, double eps) { return 1 / sqrt(fmax(s, 0) + eps); }
-
-static gd_status zero_variance(const gd_preprocess *p, int64_t k, char *msg)
+/* Eigenvalues at or below d * DBL_EPSILON * S_max are zero: that is the rounding error of
+ * a double eigendecomposition of a d x d matrix whose largest eigenvalue is S_max, so a
+ * direction without variance (a constant pixel) comes back anywhere in +-1e-17 S_max, or
+ * a little above, depending on the machine's LAPACK and BLAS kernels. Deciding "zero" by
+ * that rule rather than by 1/sqrt(S) overflowing float makes the decision the same on
+ * every machine. */
+static double zero_tolerance(const double *w, int64_t d)
 {
-    return gd_fail(msg, GD_ERR_NUMERIC, "preprocessing \"%s\": component %lld has zero "
-                                        "variance; whitening needs eps > 0",
-                   p->spec, (long long)k);
+    return (double)d * DBL_EPSILON * fmax(w[d - 1], 0); /* w ascends */
+}
+
+static gd_status zero_variance(const gd_preprocess *p, int64_t k, double s, double tol,
+                               double s_max, char *msg)
+{
+    return gd_fail(msg, GD_ERR_NUMERIC, "preprocessing \"%s\": component %lld has no variance "
+                                        "(eigenvalue %.2g <= %.2g); whitening it needs eps > 0, "
+                                        "e.g. %.2g (1e-5 of the largest eigenvalue)",
+                   p->spec, (long long)k, s, tol, 1e-5 * s_max);
+}
+
+/* 1 / sqrt(S + eps), with S = 0 for a direction without variance (rounding leaves those
+ * slightly positive or negative); such a direction needs eps > 0, or its scale would be
+ * rounding noise's inverse (1e8 for an eigenvalue of 1e-16). */
+static gd_status whitening_scale(const gd_preprocess *p, const double *w, int64_t j, double eps,
+                                 double *scale, char *msg)
+{
+    double tol = zero_tolerance(w, p->d), s = w[j] > tol ? w[j] : 0;
+    if (s == 0 && !(eps > 0))
+        return zero_variance(p, p->d - 1 - j, w[j], tol, w[p->d - 1], msg);
+    *scale = 1 / sqrt(s + eps);
+    if (!isfinite((float)*scale))
+        return gd_fail(msg, GD_ERR_NUMERIC, "preprocessing \"%s\": eps %g is too small to whiten "
+                                            "component %lld (scale beyond float32)",
+                       p->spec, eps, (long long)(p->d - 1 - j));
+    return GD_OK;
 }
 
 /* pca and whiten: the top K eigenvectors as rows, in decreasing eigenvalue order (LAPACK
@@ -103,12 +129,12 @@ static gd_status store_components(gd_preprocess *p, double *vecs, const double *
         fix_sign(v, p->d);
         for (int64_t i = 0; i < p->d; i++)
             p->components[c * p->d + i] = (float)v[i];
-        if (p->scale) {
-            float s = (float)whitening_scale(w[src], eps);
-            if (!isfinite(s))
-                return zero_variance(p, c, msg);
-            p->scale[c] = s;
-        }
+        double scale;
+        gd_status st;
+        if (p->scale && (st = whitening_scale(p, w, src, eps, &scale, msg)) != GD_OK)
+            return st;
+        if (p->scale)
+            p->scale[c] = (float)scale;
     }
     return GD_OK;
 }
@@ -120,9 +146,10 @@ static gd_status store_zca(gd_preprocess *p, double *vecs, const double *w, doub
 {
     int64_t d = p->d;
     for (int64_t j = 0; j < d; j++) {
-        double s = whitening_scale(w[j], eps);
-        if (!isfinite((float)s))
-            return zero_variance(p, d - 1 - j, msg);
+        double s;
+        gd_status st = whitening_scale(p, w, j, eps, &s, msg);
+        if (st != GD_OK)
+            return st;
         double root = sqrt(s);
         for (int64_t i = 0; i < d; i++)
             vecs[j * d + i] *= root;
