@@ -302,8 +302,11 @@ typedef struct gd_loss {
  * may be NULL. Writes dL/doutput into gd_model_output_grad(). */
 GD_API gd_status gd_model_loss(gd_model *m, const gd_loss *loss, const int32_t *labels,
                                const float *targets, double *value);
-/* L2 weight decay as a loss term: adds lambda/2 * sum(w^2) over every Linear weight to
- * *value and lambda * w to those weights' gradients (call after backward). */
+/* L2 weight decay as a loss term: adds lambda/2 * sum(w^2) over the weights of every
+ * linear and convolutional layer (residual projections included) to *value and lambda * w
+ * to those weights' gradients (call after backward). Biases, batch-norm scales and shifts
+ * and PReLU slopes are not decayed: they shift or scale a unit's output rather than shape
+ * the function, and shrinking a batch-norm scale only fights the weights it normalises. */
 GD_API gd_status gd_model_l2_penalty(gd_model *m, double lambda, double *value);
 /* torch.nn.utils.clip_grad_norm_: scales all gradients by max_norm / (norm + 1e-6) when
  * their global L2 norm exceeds max_norm; *total_norm gets the norm before clipping. */

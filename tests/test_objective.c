@@ -6,6 +6,7 @@
 
 #include <criterion/criterion.h>
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -74,6 +75,60 @@ Test(objective, l2_penalty_decays_linear_weights_only)
         cr_expect_eq(gd_model_grad(m, "1.weight")->data[i], 0.0f);
     }
     cr_expect_eq(gd_model_l2_penalty(m, -1.0, &value), GD_ERR_INVALID_ARGUMENT);
+    gd_model_free(m);
+}
+
+/* Whether tensor `name` is a weight of a linear or convolutional layer (a residual's
+ * projection too), read from the layer's kind through the public API. */
+static bool is_decayed_weight(const gd_model *m, const char *name)
+{
+    const char *dot = strrchr(name, '.');
+    if (!dot || strcmp(dot, ".weight") != 0)
+        return false;
+    char layer[64];
+    snprintf(layer, sizeof layer, "%.*s", (int)(dot - name), name);
+    gd_layer_info info;
+    cr_assert_eq(gd_model_layer(m, layer, &info), GD_OK, "no layer %s", layer);
+    return strcmp(info.kind, "linear") == 0 || strcmp(info.kind, "conv2d") == 0;
+}
+
+/* The same rule on a convolutional net: every conv2d weight decays, the residual's 1x1
+ * projection too, while conv biases, batch-norm scales and shifts, PReLU slopes and
+ * running statistics do not (as weight_decay on a parameter group of weights only). */
+Test(objective, l2_penalty_decays_convolution_and_projection_weights)
+{
+    gd_model *m;
+    gd_error err;
+    cr_assert_eq(gd_model_from_spec(&m, "conv(4, 3, pad=1) bn prelu "
+                                        "residual(conv(6, 3, stride=2, pad=1) relu) flatten linear(3)",
+                                    1, 3, (int64_t[]){2, 6, 6}, 2, &err),
+                 GD_OK, "%s", err.message);
+    gd_tensor grads = gd_model_gradients_flat(m);
+    memset(grads.data, 0, (size_t)grads.dims[0] * sizeof(float));
+    double sum = 0;
+    int decayed = 0;
+    for (size_t i = 0; i < gd_model_tensor_count(m); i++) {
+        const gd_named_tensor *t = gd_model_tensor_at(m, i);
+        if (t->role == GD_ROLE_PARAMETER && is_decayed_weight(m, t->name)) {
+            decayed++;
+            for (int64_t j = 0; j < gd_tensor_numel(&t->value); j++)
+                sum += (double)t->value.data[j] * t->value.data[j];
+        }
+    }
+    cr_assert_eq(decayed, 4, "conv 0, conv 3.0, projection 3.proj and linear 5");
+    double value = 0;
+    cr_assert_eq(gd_model_l2_penalty(m, 0.1, &value), GD_OK);
+    cr_expect_float_eq(value, 0.05 * sum, 1e-9 * sum);
+    for (size_t i = 0; i < gd_model_tensor_count(m); i++) {
+        const gd_named_tensor *t = gd_model_tensor_at(m, i);
+        if (t->role != GD_ROLE_PARAMETER)
+            continue;
+        bool decays = is_decayed_weight(m, t->name);
+        for (int64_t j = 0; j < gd_tensor_numel(&t->value); j++) {
+            float want = decays ? 0.1f * t->value.data[j] : 0.0f;
+            cr_expect_float_eq(t->grad.data[j], want, 1e-7, "%s[%lld]", t->name, (long long)j);
+        }
+    }
     gd_model_free(m);
 }
 

@@ -24,8 +24,11 @@ gd_status gd_model_loss(gd_model *m, const gd_loss *loss, const int32_t *labels,
     return gd_fail(m->msg, GD_ERR_INVALID_ARGUMENT, "loss: unknown kind %d", (int)loss->kind);
 }
 
-/* The weights that L2 decay shrinks: those of Linear (and later convolution) layers,
- * not biases or batch-norm scales, as the lecture's R(W) = sum of W^2. */
+/* The weights that L2 decay shrinks: those of linear and convolutional layers (a residual's
+ * projection is one), as the lecture's R(W) = sum of W^2 over the weight matrices. Biases
+ * only shift a unit's output and batch norm's scale and shift set its output's size, so
+ * shrinking them does not smooth the function the net computes; decaying the scale would
+ * only fight the weights it normalises (the usual practice, e.g. torchvision's recipes). */
 static bool decays(const gd_layer *l, int k)
 {
     return strcmp(l->tensor_suffix[k], "weight") == 0 &&
