@@ -185,7 +185,7 @@ Test(layers_gradcheck, residual_block)
     cr_assert_eq(gd_model_add_linear(m, 6, 2, true), GD_OK);
     build(m, 4, 3);
     set_parameters(m, 29);
-    /* Input seed 7 keeps every pre-activation of layer 0 beyond 0.1 (checked below). */
+    /* Input seed 7 keeps every pre-activation of layer 0 beyond HIDDEN_MARGIN (checked below). */
     gd_tensor x = random_tensor(7, -2, 2, 2, (int64_t[]){3, 4});
     assert_clear_of_kink(m, &x, "0");
     expect_gradcheck(m, &x);
@@ -201,7 +201,7 @@ Test(layers_gradcheck, linear_relu_linear_mlp)
     cr_assert_eq(gd_model_add_linear(m, 8, 3, true), GD_OK);
     build(m, 5, 4);
     set_parameters(m, 30);
-    /* Input seed 19 keeps every pre-activation of layer 0 beyond 0.1 (checked below). */
+    /* Input seed 19 keeps every pre-activation of layer 0 beyond HIDDEN_MARGIN (checked below). */
     gd_tensor x = random_tensor(19, -2, 2, 2, (int64_t[]){4, 5});
     assert_clear_of_kink(m, &x, "0");
     expect_gradcheck(m, &x);

@@ -70,8 +70,8 @@ gd_status gd_layer_add_child(gd_layer *container, gd_layer *child);
 /* Runs one layer (containers run their children through these too). */
 gd_status gd_layer_forward(gd_layer *l, const gd_run *run);
 void gd_layer_backward(gd_layer *l, const gd_run *run);
-/* Plans a container's children as a chain from l's input; sets l's output to the last
- * child's (Sequential) and returns the chain's output shape in *out_shape. */
+/* Plans a container's children as a chain from l's input and sets l's output to the last
+ * child's (Sequential); the chain's shapes were inferred before planning. */
 gd_status gd_sequential_plan_chain(gd_layer *l, gd_arena *a, int64_t max_batch, char *msg);
 
 /* Views with the batch of the last forward. */

@@ -11,10 +11,10 @@
  *
  * The projection is made by infer, which the model's shape pass calls once the block is
  * complete and its layers have their shapes, before parameters are allocated. It is then
- * kept as the last child, named "<residual>.proj" (PyTorch's attribute name; the model
- * recognises it by that name), so that naming, listing, initialising and freeing treat it
- * as any child and its tensors follow the block's in state_dict order; it is not part of
- * the block's chain. */
+ * kept as the last child, named "<residual>.proj" (PyTorch's attribute name), so that
+ * naming, listing, initialising and freeing treat it as any child and its tensors follow
+ * the block's in state_dict order; it is not part of the block's chain, and the model
+ * tells it from the chain by pointer (gd_residual_projection), not by its name. */
 #include "layer.h"
 
 #include <assert.h>
