@@ -142,6 +142,18 @@ Test(conv, conv2d_stride_padding_dilation_and_groups_together_match_pytorch)
     expect_conv_case("conv_s3_p2_d2_g3_nobias", (conv_args){3, 6, 3, 2, 3, 2, 2, 3, false});
 }
 
+/* Stride 1 with an output narrower than the input copies patches row by row (a same-width
+ * output takes one contiguous run instead): both directions of that copy. */
+Test(conv, conv2d_stride1_without_padding_matches_pytorch)
+{
+    expect_conv_case("conv_s1_valid", (conv_args){2, 3, 3, 3, 1, 0, 1, 1, true});
+}
+
+Test(conv, conv2d_stride1_kernel_wider_than_its_padding_matches_pytorch)
+{
+    expect_conv_case("conv_s1_p1_wide_kernel", (conv_args){2, 3, 3, 5, 1, 1, 1, 1, true});
+}
+
 /* ----------------------------------------------------------------- pooling */
 
 static void expect_pool_case(const char *name, gd_status (*add)(gd_model *, int, int, int),

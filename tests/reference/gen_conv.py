@@ -85,6 +85,17 @@ def conv_cases(gen):
     return [layer_case(name, layer, shape, gen) for name, layer, shape in specs]
 
 
+def narrowing_conv_cases(gen):
+    """Stride 1 with an output narrower than the input: the row-by-row copy, not the
+    contiguous run a same-width output takes. Drawn after the other cases, so that adding
+    them left those unchanged."""
+    specs = [
+        ("conv_s1_valid", nn.Conv2d(2, 3, 3), (2, 2, 7, 6)),
+        ("conv_s1_p1_wide_kernel", nn.Conv2d(2, 3, (3, 5), padding=1), (2, 2, 5, 7)),
+    ]
+    return [layer_case(name, layer, shape, gen) for name, layer, shape in specs]
+
+
 def pool_cases(gen):
     # Integers 0..3 tie often: the gradient must go to each window's first maximum.
     ties = torch.randint(0, 4, (2, 2, 6, 6), generator=gen).to(torch.float32)
@@ -118,7 +129,7 @@ def cnn_case(gen):
 def main():
     out = sys.argv[1]
     gen = torch.Generator().manual_seed(20240612)
-    cases = conv_cases(gen) + pool_cases(gen) + [cnn_case(gen)]
+    cases = conv_cases(gen) + pool_cases(gen) + [cnn_case(gen)] + narrowing_conv_cases(gen)
     path = os.path.join(out, "conv.json")
     with open(path, "w") as f:
         json.dump({"generator": "tests/reference/gen_conv.py", "torch": torch.__version__,
