@@ -41,9 +41,10 @@ static void load_state(gd_model *m, const cJSON *state)
     }
 }
 
-static void expect_conv_at(int threads)
+/* The "conv" case on a model built at build_threads and run at run_threads. */
+static void expect_conv_built_and_run_at(int build_threads, int run_threads)
 {
-    gd_set_num_threads(threads);
+    gd_set_num_threads(build_threads);
     cJSON *root = golden_load(GOLDEN);
     const cJSON *c = golden_case(root, "conv");
     gd_model *m;
@@ -51,12 +52,15 @@ static void expect_conv_at(int threads)
     cr_assert_eq(gd_model_add_conv2d(m, 4, 8, 3, 3, 1, 1, 1, 1, true), GD_OK);
     cr_assert_eq(gd_model_build(m, 3, (int64_t[]){4, 12, 12}, 6), GD_OK, "%s", gd_model_error(m));
     load_state(m, golden_field(c, "params"));
+    gd_set_num_threads(run_threads);
     gd_tensor x = golden_tensor(c, "x");
     expect_step_as_golden(m, c, &x, CONV_RTOL, CONV_ATOL_OF_SCALE, NULL);
     free(x.data);
     gd_model_free(m);
     cJSON_Delete(root);
 }
+
+static void expect_conv_at(int threads) { expect_conv_built_and_run_at(threads, threads); }
 
 Test(threads, conv2d_forward_and_backward_match_pytorch_at_1_thread) { expect_conv_at(1); }
 Test(threads, conv2d_forward_and_backward_match_pytorch_at_2_threads) { expect_conv_at(2); }
@@ -158,18 +162,5 @@ Test(threads, three_mlp_training_steps_match_pytorch_at_3_threads) { expect_mlp_
  * share them. Under AddressSanitizer a plan that grew overflowed the block. */
 Test(threads, a_thread_count_set_after_build_never_needs_more_memory)
 {
-    gd_set_num_threads(1);
-    cJSON *root = golden_load(GOLDEN);
-    const cJSON *c = golden_case(root, "conv");
-    gd_model *m;
-    cr_assert_eq(gd_model_create(&m, 1), GD_OK);
-    cr_assert_eq(gd_model_add_conv2d(m, 4, 8, 3, 3, 1, 1, 1, 1, true), GD_OK);
-    cr_assert_eq(gd_model_build(m, 3, (int64_t[]){4, 12, 12}, 6), GD_OK, "%s", gd_model_error(m));
-    load_state(m, golden_field(c, "params"));
-    gd_set_num_threads(16);
-    gd_tensor x = golden_tensor(c, "x");
-    expect_step_as_golden(m, c, &x, CONV_RTOL, CONV_ATOL_OF_SCALE, NULL);
-    free(x.data);
-    gd_model_free(m);
-    cJSON_Delete(root);
+    expect_conv_built_and_run_at(1, 16);
 }
