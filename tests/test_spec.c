@@ -7,10 +7,13 @@
  * Statistical tolerance (the init tests): n = 10^6 draws from a normal leave the sample
  * std within SE = sigma / sqrt(2n) = 0.07% of sigma; the tests allow 2% (28 SE), which
  * no fixed seed misses, while a wrong fan, gain or mode moves the std by 40% or more. */
+#define _DEFAULT_SOURCE /* MAP_ANONYMOUS */
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "gradus.h"
 
@@ -576,5 +579,42 @@ Test(spec, bad_calls_fail_without_a_model)
     cr_expect(strstr(err.message, "max_batch") != NULL, "%s", err.message);
     cr_expect_eq(gd_model_from_spec(&m, "lienar", 1, 1, FLAT, 4, NULL), GD_ERR_INVALID_ARGUMENT,
                  "err may be NULL");
+    cr_expect_null(m);
+}
+
+/* ------------------------------------------------- reads past the text (fuzzer finds) */
+
+/* A copy of text whose terminating NUL is the last byte before an inaccessible page, so
+ * that a read past the end crashes the test even without AddressSanitizer. */
+static char *at_page_end(const char *text, void **map, size_t *map_len)
+{
+    size_t page = (size_t)sysconf(_SC_PAGESIZE), len = strlen(text) + 1;
+    cr_assert(len <= page);
+    *map_len = 2 * page;
+    char *base = mmap(NULL, *map_len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    cr_assert_neq(base, MAP_FAILED);
+    cr_assert_eq(mprotect(base + page, page, PROT_NONE), 0);
+    *map = base;
+    return memcpy(base + page - len, text, len);
+}
+
+/* strchr(".+-", c) is true for c == '\0': the lexer scanned a bad number past the end. */
+Test(spec, a_bad_number_at_the_end_of_the_text_stops_at_its_end)
+{
+    void *map;
+    size_t map_len;
+    char *spec = at_page_end("linear(10o", &map, &map_len);
+    expect_invalid(spec, "spec 1:8: ", "expected a decimal number, found '10o'");
+    munmap(map, map_len);
+}
+
+/* The parser's hint for a misplaced number looked at the token before the first one. */
+Test(spec, a_spec_that_begins_with_a_number_is_refused_without_a_hint)
+{
+    gd_model *m = NULL;
+    gd_error err;
+    cr_assert_eq(gd_model_from_spec(&m, "8, init=normal(std=0.01)) linear(3)", 1, 1, FLAT, 4, &err),
+                 GD_ERR_INVALID_ARGUMENT);
+    cr_expect_str_eq(err.message, "spec 1:1: expected a layer name, found '8'");
     cr_expect_null(m);
 }

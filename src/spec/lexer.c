@@ -36,6 +36,8 @@ typedef struct lexer {
 } lexer;
 
 static bool is_name_start(char c) { return isalpha((unsigned char)c) || c == '_'; }
+/* strchr(set, c) also finds the terminating NUL: every membership test goes through here. */
+static bool in_set(const char *set, char c) { return c != '\0' && strchr(set, c) != NULL; }
 static bool is_name_char(char c) { return isalnum((unsigned char)c) || c == '_'; }
 
 static void skip_space_and_comments(lexer *lx)
@@ -72,7 +74,7 @@ static gd_status lex_number(gd_spec_token *t, char *msg)
     bool decimal = t->len > 0 && strspn(t->text, "0123456789.eE+-") >= (size_t)t->len;
     if (!decimal || is_name_char(*end) || *end == '.') {
         int n = 0;
-        while (is_name_char(t->text[n]) || strchr(".+-", t->text[n]))
+        while (is_name_char(t->text[n]) || in_set(".+-", t->text[n]))
             n++;
         t->len = n;
         char found[64];
@@ -98,7 +100,7 @@ static gd_status next_token(lexer *lx, gd_spec_token *t, char *msg)
 {
     skip_space_and_comments(lx);
     *t = (gd_spec_token){.text = lx->p, .line = lx->line, .col = (int)(lx->p - lx->line_start) + 1};
-    const char *punct = *lx->p ? strchr(punctuation, *lx->p) : NULL;
+    const char *punct = in_set(punctuation, *lx->p) ? strchr(punctuation, *lx->p) : NULL;
     if (!*lx->p) {
         t->kind = GD_TOK_END;
     } else if (punct) {

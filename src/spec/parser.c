@@ -20,7 +20,8 @@
 #define MAX_DEPTH 32
 
 typedef struct parser {
-    const gd_spec_token *t; /* the next token */
+    const gd_spec_token *t;     /* the next token */
+    const gd_spec_token *first; /* p->t[-1] exists only past it */
     gd_spec_tree *tree;
     size_t nnodes, nargs;
     int depth;
@@ -41,6 +42,9 @@ static gd_status expected(parser *p, const char *what, const char *extra)
     return gd_spec_fail(p->msg, GD_ERR_INVALID_ARGUMENT, p->t, "expected %s, found %s%s", what,
                         gd_spec_token_str(p->t, found, sizeof found), extra);
 }
+
+/* The token before the next one, or NULL at the start of the spec. */
+static const gd_spec_token *previous(const parser *p) { return p->t > p->first ? p->t - 1 : NULL; }
 
 static gd_status open_paren(parser *p, gd_spec_node *n)
 {
@@ -67,10 +71,13 @@ static gd_status parse_value(parser *p, const gd_spec_token *key, gd_spec_node *
         return GD_OK;
     }
     if (p->t->kind != GD_TOK_NAME) {
+        /* A positional value follows '(' or ',', so previous() is never NULL here. */
+        const gd_spec_token *before = previous(p);
         if (key)
             snprintf(what, sizeof what, "a value after '%.*s='", key->len, key->text);
         else
-            snprintf(what, sizeof what, "a value after '%.*s'", p->t[-1].len, p->t[-1].text);
+            snprintf(what, sizeof what, "a value after '%.*s'", before ? before->len : 0,
+                     before ? before->text : "");
         return expected(p, what, "");
     }
     *out = new_node(p);
@@ -140,7 +147,7 @@ static gd_status not_a_layer(parser *p, const gd_spec_node *block)
                  block->open->line, block->open->col);
     if (p->t->kind == GD_TOK_COMMA)
         hint = " (layers are separated by spaces, not commas)";
-    else if (p->t->kind == GD_TOK_NUMBER && p->t[-1].kind == GD_TOK_NAME)
+    else if (p->t->kind == GD_TOK_NUMBER && previous(p) && previous(p)->kind == GD_TOK_NAME)
         hint = " (arguments go in parentheses, e.g. linear(10))";
     else if (p->t->kind == GD_TOK_RPAREN)
         hint = " (it closes no '(')";
@@ -180,7 +187,7 @@ gd_status gd_spec_parse(const gd_spec_token *tokens, size_t count, gd_spec_tree 
         gd_spec_tree_free(tree);
         return gd_fail(msg, GD_ERR_NO_MEMORY, "spec: out of memory for %zu tokens", count);
     }
-    parser p = {.t = tokens, .tree = tree, .msg = msg};
+    parser p = {.t = tokens, .first = tokens, .tree = tree, .msg = msg};
     if (tokens->kind == GD_TOK_END)
         return gd_spec_fail(msg, GD_ERR_INVALID_ARGUMENT, tokens,
                             "the spec is empty: expected at least one layer, e.g. 'linear(10)'");
