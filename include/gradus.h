@@ -180,7 +180,10 @@ typedef enum gd_activation {
     GD_ACT_SOFTPLUS    /* beta 1, threshold 20 */
 } gd_activation;
 
-/* Layers are appended in order (inside the innermost open residual block, if any). */
+/* Layers are appended in order (inside the innermost open residual block, if any). A
+ * model holds at most GD_MAX_LAYERS layers, each residual block counting as one besides
+ * its layers; one more fails with GD_ERR_INVALID_ARGUMENT. */
+#define GD_MAX_LAYERS 4096
 GD_API gd_status gd_model_add_linear(gd_model *m, int64_t in_features, int64_t out_features,
                                      bool bias);
 GD_API gd_status gd_model_add_activation(gd_model *m, gd_activation kind);

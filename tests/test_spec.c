@@ -11,6 +11,7 @@
 #include <criterion/criterion.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
@@ -617,4 +618,59 @@ Test(spec, a_spec_that_begins_with_a_number_is_refused_without_a_hint)
                  GD_ERR_INVALID_ARGUMENT);
     cr_expect_str_eq(err.message, "spec 1:1: expected a layer name, found '8'");
     cr_expect_null(m);
+}
+
+/* ------------------------------------------------------------ many layers */
+
+/* n relus, "relu relu ... relu" (free() it). */
+static char *relus(int n)
+{
+    char *text = malloc(5 * (size_t)n + 1);
+    cr_assert_not_null(text);
+    for (int i = 0; i < n; i++)
+        memcpy(text + 5 * i, "relu ", 5);
+    text[5 * n] = '\0';
+    return text;
+}
+
+/* Each layer's shape was inferred again for every layer after it: 4000 took > 10 s. The
+ * test asserts the model, not the time; a quadratic build shows as a slow suite. */
+Test(spec, four_thousand_layers_build_and_keep_the_shape)
+{
+    char *text = relus(4000);
+    gd_model *m = build_flat(text);
+    cr_expect_eq(gd_model_layer_count(m), 4000);
+    int64_t out[GD_MAX_DIMS];
+    cr_expect_eq(gd_model_output_shape(m, out), 1);
+    cr_expect_eq(out[0], 784);
+    gd_model_free(m);
+    free(text);
+}
+
+Test(spec, a_layer_past_the_limit_is_refused_at_its_position)
+{
+    char *text = relus(GD_MAX_LAYERS + 1);
+    char position[32];
+    snprintf(position, sizeof position, "spec 1:%d: ", 5 * GD_MAX_LAYERS + 1);
+    expect_invalid(text, position, "at most 4096 layers");
+    free(text);
+    text = relus(GD_MAX_LAYERS);
+    gd_model *m = build_flat(text);
+    cr_expect_eq(gd_model_layer_count(m), GD_MAX_LAYERS, "the limit itself is allowed");
+    gd_model_free(m);
+    free(text);
+}
+
+Test(spec, residual_blocks_count_towards_the_layer_limit)
+{
+    char *body = relus(GD_MAX_LAYERS - 1);
+    size_t len = strlen(body) + 32;
+    char *text = malloc(len);
+    snprintf(text, len, "residual(%s)", body);
+    gd_model *m = build_flat(text); /* the block and its 4095 layers: 4096 */
+    gd_model_free(m);
+    snprintf(text, len, "residual(%s) relu", body);
+    expect_invalid(text, "spec 1:", "at most 4096 layers");
+    free(text);
+    free(body);
 }

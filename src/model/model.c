@@ -60,6 +60,12 @@ static gd_status append(gd_model *m, gd_status created, gd_layer *l)
         gd_layer_free(l);
         return gd_fail(m->msg, GD_ERR_STATE, "cannot add a layer: the model is already built");
     }
+    if (m->nadded == GD_MAX_LAYERS) {
+        gd_layer_free(l);
+        return gd_fail(m->msg, GD_ERR_INVALID_ARGUMENT,
+                       "a model holds at most %d layers (residual blocks count as one each)",
+                       GD_MAX_LAYERS);
+    }
     gd_layer *parent = m->open[m->depth];
     gd_status st = gd_layer_add_child(parent, l);
     if (st != GD_OK) {
@@ -67,6 +73,7 @@ static gd_status append(gd_model *m, gd_status created, gd_layer *l)
         return gd_fail(m->msg, st, "out of memory adding a layer");
     }
     name_layer(l, parent == m->root ? "" : parent->name, parent->nchildren - 1);
+    m->nadded++;
     return GD_OK;
 }
 
@@ -246,9 +253,14 @@ static gd_status infer_shape(gd_model *m, gd_layer *l, const gd_shape *in, gd_sh
     return st;
 }
 
-gd_status gd_model_shape_so_far(gd_model *m, const gd_shape *in, gd_shape *out)
+/* Only the newest layer: the layers before it keep the shapes their own step gave them,
+ * so building n layers costs n inferences, not n^2 / 2. A container just closed re-infers
+ * its own children (each block once, so the total stays linear) and fits its projection. */
+gd_status gd_model_shape_next(gd_model *m, const gd_shape *in, gd_shape *out)
 {
-    return infer_shape(m, m->root, in, out);
+    const gd_layer *parent = m->open[m->depth];
+    assert(parent->nchildren > 0 && "called after adding a layer");
+    return infer_shape(m, parent->children[parent->nchildren - 1], in, out);
 }
 
 /* ---------------------------------------------------------------- building */

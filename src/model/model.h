@@ -11,6 +11,7 @@ struct gd_model {
     /* Containers being filled: open[0] is root, open[depth] the innermost residual. */
     gd_layer *open[GD_MAX_NESTING];
     int depth;
+    int nadded; /* layers added so far, containers included: at most GD_MAX_LAYERS */
     gd_rng *rng;
     bool built, training, input_grad_wanted, has_run;
     gd_shape in_shape;
@@ -37,10 +38,11 @@ struct gd_model {
 /* Records the spec text a model was built from (copied). */
 gd_status gd_model_set_spec(gd_model *m, const char *spec);
 
-/* The per-sample output shape of the layers added so far, for inputs of shape in (the
- * spec parser infers each layer's input size from it). Fails, with the model's message,
- * where a layer cannot take its input. */
-gd_status gd_model_shape_so_far(gd_model *m, const gd_shape *in, gd_shape *out);
+/* The output shape of the layer added last to the innermost open container (a block
+ * just closed included), for inputs of shape in, the output of the layers before it. The
+ * spec builder keeps that running shape, so each layer is inferred once; a layer that
+ * cannot take its input fails with the model's message. */
+gd_status gd_model_shape_next(gd_model *m, const gd_shape *in, gd_shape *out);
 
 /* Plans the activations over m->activations (NULL: only measure); returns floats used. */
 gd_status gd_model_plan(gd_model *m, size_t *floats);

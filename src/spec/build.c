@@ -1,6 +1,7 @@
 /* gd_model_from_spec: lex, parse, then add the layers one by one, each sized from the
  * shape the model's own inference gives for the layers before it (so shape rules live
- * in the layers alone), build, and apply the initialisers the spec names. */
+ * in the layers alone; the running shape is kept, so each layer is inferred once), build,
+ * and apply the initialisers the spec names. */
 #include "spec.h"
 
 #include "../model/model.h"
@@ -272,9 +273,9 @@ static gd_status add_layer(builder *b, const gd_spec_node *n)
              (int)sizeof b->name)
         b->name[sizeof b->name - 1] = '\0'; /* nesting is bounded: only silences the warning */
     layer_call c = {.node = n, .arg = args, .variant = k->variant};
-    if ((st = k->add(b, &c)) != GD_OK)
+    if ((st = k->add(b, &c)) != GD_OK || k->add == add_residual) /* it inferred itself */
         return st;
-    st = gd_model_shape_so_far(m, &b->in, &b->shape);
+    st = gd_model_shape_next(m, &b->shape, &b->shape);
     return st == GD_OK ? GD_OK : model_failed(b, n, st);
 }
 
@@ -286,12 +287,13 @@ static gd_status add_residual(builder *b, const layer_call *c)
     gd_status st = added(b, c->node, gd_model_begin_residual(b->m));
     if (st != GD_OK)
         return st;
+    gd_shape block_in = b->shape; /* the block's chain starts from it, and so does its sum */
     for (const gd_spec_node *n = c->node->body; n; n = n->next)
         if ((st = add_layer(b, n)) != GD_OK)
             return st;
     if ((st = gd_model_end_residual(b->m)) != GD_OK)
         return model_failed(b, c->node, st);
-    st = gd_model_shape_so_far(b->m, &b->in, &b->shape);
+    st = gd_model_shape_next(b->m, &block_in, &b->shape);
     return st == GD_OK ? GD_OK
                        : gd_spec_fail(b->msg, st, c->node->close, "%s", gd_model_error(b->m));
 }
