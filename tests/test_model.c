@@ -212,3 +212,71 @@ Test(model, free_accepts_null)
     gd_model_free(NULL);
     gd_rng_free(NULL);
 }
+
+/* ------------------------------------------------- sizes that wrap, sizes over the limit */
+
+static void restore_memory_limit(void) { gd_set_memory_limit(0); }
+
+/* The build's status and that its message names what it must (a layer, the limit). */
+static void expect_build_error(const char *spec, int ndim, const int64_t *dims, int64_t max_batch,
+                               gd_status want, const char *phrase)
+{
+    gd_model *m = (gd_model *)&m; /* a failure sets it to NULL */
+    gd_error err;
+    gd_status st = gd_model_from_spec(&m, spec, 1, ndim, dims, max_batch, &err);
+    cr_expect_eq(st, want, "\"%s\": status %d (%s), want %d", spec, st, err.message, want);
+    cr_expect_null(m);
+    cr_expect(strstr(err.message, phrase) != NULL, "\"%s\" does not say \"%s\"", err.message, phrase);
+}
+
+/* UBSan's find: 4611686018427387905 * 4 wrapped in the activation plan. */
+Test(model, activations_whose_size_wraps_are_refused_naming_the_layer)
+{
+    expect_build_error("relu", 1, (int64_t[]){4611686018427387905}, 4, GD_ERR_LIMIT,
+                       "batches of 4");
+    expect_build_error("relu", 3, (int64_t[]){1 << 20, 1 << 21, 1 << 21}, 4, GD_ERR_LIMIT,
+                       "the model's input");
+    /* 2^31 - 1 channels of 2^15 x 2^15: 2^61 values a sample, 2^65 for 16 samples. */
+    expect_build_error("conv(2147483647, 1)", 3, (int64_t[]){1, 1 << 15, 1 << 15}, 16,
+                       GD_ERR_LIMIT, "conv2d 0");
+}
+
+Test(model, shapes_whose_values_wrap_64_bits_are_refused)
+{
+    expect_build_error("relu", 3, (int64_t[]){1 << 30, 1 << 30, 1 << 30}, 1, GD_ERR_SHAPE,
+                       "more values than 64 bits");
+    expect_build_error("conv(4, 1, pad=1000000)", 3, (int64_t[]){1, INT64_MAX / 2, 1}, 1,
+                       GD_ERR_SHAPE, "conv2d 0");
+}
+
+/* 2^31 - 1 outputs of a 2^31 - 1 input: a weight of 2^62 values, 16 exabytes with its
+ * gradient, far beyond any limit but no wrap in 64 bits: the limit refuses it, naming the
+ * layer that holds it. */
+Test(model, parameters_beyond_the_limit_name_the_largest_layer)
+{
+    expect_build_error("linear(2147483647)", 1, (int64_t[]){2147483647}, 1, GD_ERR_LIMIT,
+                       "in layer 0 (linear)");
+}
+
+Test(model, a_build_over_a_lowered_memory_limit_fails_before_allocating, .fini = restore_memory_limit)
+{
+    /* linear(1000) on 784: 785000 parameters, 6.3 MB with their gradients. */
+    gd_set_memory_limit(1000000);
+    expect_build_error("linear(1000) relu", 1, (int64_t[]){784}, 4, GD_ERR_LIMIT,
+                       "beyond the memory limit of 1.0 MB");
+    expect_build_error("linear(1000) relu", 1, (int64_t[]){784}, 4, GD_ERR_LIMIT,
+                       "785000 in layer 0 (linear)");
+    gd_set_memory_limit(7000000);
+    gd_model *m = NULL;
+    gd_error err;
+    cr_expect_eq(gd_model_from_spec(&m, "linear(1000) relu", 1, 1, (int64_t[]){784}, 4, &err), GD_OK,
+                 "6.3 MB fits 7 MB: %s", err.message);
+    gd_model_free(m);
+}
+
+/* Activations alone: a big batch of a small model. */
+Test(model, activations_count_towards_the_memory_limit, .fini = restore_memory_limit)
+{
+    gd_set_memory_limit(1000000);
+    expect_build_error("relu", 1, (int64_t[]){1000}, 1000, GD_ERR_LIMIT, "activation values for batches of 1000");
+}

@@ -33,10 +33,18 @@ gd_tensor gd_batch_view(float *data, int64_t n, const gd_shape *s);
  * Each piece starts on a 64-byte boundary so vector loads stay aligned. */
 typedef struct gd_arena {
     float *base;
-    size_t used; /* floats */
+    size_t used;   /* floats */
+    bool overflow; /* a size or the total wrapped: the plan is void (sticky) */
 } gd_arena;
 
 float *gd_arena_take(gd_arena *a, size_t floats);
+/* n * per floats for gd_arena_take (max_batch * a sample's values, ...): a product that
+ * wraps, or a negative factor, sets a->overflow and gives 0. Factors may nest. */
+size_t gd_arena_count(gd_arena *a, int64_t n, int64_t per);
+/* The product of dims, false when it wraps int64 or a dimension is negative. Shapes that
+ * a spec, a caller or a file decides go through it once; gd_shape_numel and
+ * gd_tensor_numel, unchecked, are for shapes that passed. */
+bool gd_numel_checked(int ndim, const int64_t *dims, int64_t *out);
 
 /* Threads for gradus's own loops (OpenMP), as set by gd_set_num_threads. */
 int gd_threads(void);

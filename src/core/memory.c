@@ -1,6 +1,7 @@
 /* Shapes, tensor views and the arena that plans a model's activations. */
 #include "internal.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,9 +62,36 @@ gd_tensor gd_batch_view(float *data, int64_t n, const gd_shape *s)
 
 float *gd_arena_take(gd_arena *a, size_t floats)
 {
-    float *p = a->base ? a->base + a->used : NULL;
-    a->used += (floats + GD_ALIGN_FLOATS - 1) / GD_ALIGN_FLOATS * GD_ALIGN_FLOATS;
+    float *p = a->base && !a->overflow ? a->base + a->used : NULL;
+    /* A wrapped total would plan an under-sized block: the flag sticks instead, and the
+     * planner fails before anything is allocated. */
+    size_t used;
+    if (floats > SIZE_MAX - GD_ALIGN_FLOATS ||
+        !gd_size_add(&used, a->used, (floats + GD_ALIGN_FLOATS - 1) / GD_ALIGN_FLOATS * GD_ALIGN_FLOATS))
+        a->overflow = true;
+    else
+        a->used = used;
     return p;
+}
+
+size_t gd_arena_count(gd_arena *a, int64_t n, int64_t per)
+{
+    int64_t floats;
+    if (n < 0 || per < 0 || !gd_i64_mul(&floats, n, per) || (uint64_t)floats > SIZE_MAX) {
+        a->overflow = true;
+        return 0;
+    }
+    return (size_t)floats;
+}
+
+bool gd_numel_checked(int ndim, const int64_t *dims, int64_t *out)
+{
+    int64_t n = 1;
+    for (int i = 0; i < ndim; i++)
+        if (dims[i] < 0 || !gd_i64_mul(&n, n, dims[i]))
+            return false;
+    *out = n;
+    return true;
 }
 
 void *gd_alloc_aligned(size_t bytes)

@@ -66,6 +66,8 @@ static bool direct(const conv2d *c)
 /* floor((size + 2p - d (k - 1) - 1) / s) + 1, or 0 and below when the kernel does not fit. */
 static int64_t out_size(int64_t size, int k, int s, int p, int d)
 {
+    if (size > INT64_MAX - 2 * (int64_t)p) /* a caller's absurd sample: conv_infer refuses it */
+        return INT64_MAX;
     int64_t span = size + 2 * (int64_t)p - (int64_t)d * (k - 1) - 1;
     return span < 0 ? 0 : span / s + 1;
 }
@@ -91,7 +93,7 @@ static gd_status conv_infer(gd_layer *l, gd_shape *out, char *msg)
                        l->name, c->kh, c->kw, c->dil, (long long)c->h, (long long)c->w, c->pad);
     /* cblas takes int sizes: a chunk's columns (fewer than CONV_MIN_COLS + a plane) must
      * fit one. */
-    if (c->oh * c->ow > INT32_MAX - CONV_MIN_COLS)
+    if (c->oh > INT32_MAX || c->ow > INT32_MAX || c->oh * c->ow > INT32_MAX - CONV_MIN_COLS)
         return gd_fail(msg, GD_ERR_SHAPE,
                        "conv2d %s: output plane of %lldx%lld exceeds 2^31-1 values", l->name,
                        (long long)c->oh, (long long)c->ow);
@@ -103,12 +105,14 @@ static int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 static int64_t slot_cols(const conv2d *c)
 {
-    return direct(c) ? 0 : c->in * c->kh * c->kw * c->chunk * c->oh * c->ow;
+    /* chunk * oh * ow < CONV_MIN_COLS + a plane < 2^32 and in kh kw < 2^31, so grouped
+     * this way the product fits int64; the slots' multiple is checked by the arena. */
+    return direct(c) ? 0 : c->in * c->kh * c->kw * (c->chunk * c->oh * c->ow);
 }
 
 static int64_t slot_rows(const conv2d *c)
 {
-    return c->chunk > 1 ? c->out * c->chunk * c->oh * c->ow : 0;
+    return c->chunk > 1 ? c->out * (c->chunk * c->oh * c->ow) : 0;
 }
 
 /* A slot for every thread that could run at once (every core, or more threads if asked
@@ -123,11 +127,11 @@ static void conv_reserve(gd_layer *l, gd_arena *a, int64_t max_batch)
     threads = threads > gd_threads() ? threads : gd_threads();
     if (c->slots == 0)
         c->slots = (int)min64(threads, (max_batch + c->chunk - 1) / c->chunk);
-    c->cols = gd_arena_take(a, (size_t)(c->slots * slot_cols(c)));
-    c->rows = gd_arena_take(a, (size_t)(c->slots * slot_rows(c)));
-    c->dw_part = gd_arena_take(a, (size_t)((c->slots - 1) * gd_tensor_numel(&c->weight->value)));
+    c->cols = gd_arena_take(a, gd_arena_count(a, c->slots, slot_cols(c)));
+    c->rows = gd_arena_take(a, gd_arena_count(a, c->slots, slot_rows(c)));
+    c->dw_part = gd_arena_take(a, gd_arena_count(a, c->slots - 1, gd_tensor_numel(&c->weight->value)));
     /* The arena hands out 64-byte aligned floats: two per double. */
-    c->db_part = (double *)(void *)gd_arena_take(a, (size_t)(2 * c->slots * c->out));
+    c->db_part = (double *)(void *)gd_arena_take(a, gd_arena_count(a, 2 * c->slots, c->out));
 }
 
 /* Threads for n samples: one per slot at most, none without a chunk, and one for small

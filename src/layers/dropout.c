@@ -30,7 +30,7 @@ static gd_status dropout_infer(gd_layer *l, gd_shape *out, char *msg)
 
 static void dropout_reserve(gd_layer *l, gd_arena *a, int64_t max_batch)
 {
-    size_t floats = (size_t)(max_batch * gd_shape_numel(&l->in_shape));
+    size_t floats = gd_arena_count(a, max_batch, gd_shape_numel(&l->in_shape));
     GD_IMPL(dropout, l)->mask = gd_arena_take(a, floats);
 }
 

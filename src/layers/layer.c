@@ -34,12 +34,23 @@ gd_status gd_layer_plan(gd_layer *l, const gd_shape *in_shape, float *in, float 
     gd_status st = l->ops->infer(l, &l->out_shape, msg);
     if (st != GD_OK)
         return st;
-    size_t floats = (size_t)(max_batch * gd_shape_numel(&l->out_shape));
+    size_t floats = gd_arena_count(a, max_batch, gd_shape_numel(&l->out_shape));
     l->out = gd_arena_take(a, floats);
     l->out_grad = gd_arena_take(a, floats);
     if (l->ops->reserve)
         l->ops->reserve(l, a, max_batch);
-    return GD_OK;
+    return gd_layer_plan_fits(l, a, max_batch, msg);
+}
+
+gd_status gd_layer_plan_fits(const gd_layer *l, const gd_arena *a, int64_t max_batch, char *msg)
+{
+    if (!a->overflow)
+        return GD_OK;
+    char s[64];
+    return gd_fail(msg, GD_ERR_LIMIT,
+                   "%s %s: its buffers for batches of %lld samples of %s would need more than "
+                   "2^64 bytes",
+                   l->ops->kind, l->name, (long long)max_batch, gd_shape_str(&l->out_shape, s, sizeof s));
 }
 
 gd_status gd_layer_add_child(gd_layer *c, gd_layer *child)

@@ -25,7 +25,7 @@ static gd_status maxout_infer(gd_layer *l, gd_shape *out, char *msg)
 
 static void maxout_reserve(gd_layer *l, gd_arena *a, int64_t max_batch)
 {
-    GD_IMPL(maxout, l)->winner = gd_arena_take(a, (size_t)(max_batch * gd_shape_numel(&l->out_shape)));
+    GD_IMPL(maxout, l)->winner = gd_arena_take(a, gd_arena_count(a, max_batch, gd_shape_numel(&l->out_shape)));
 }
 
 /* Output element (r, s) of row r = sample * out_channels + j reads input elements

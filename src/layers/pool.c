@@ -63,7 +63,7 @@ static gd_status pool_infer(gd_layer *l, gd_shape *out, char *msg)
     p->h = s->dims[1];
     p->w = s->dims[2];
     /* Indices into a plane are stored as int32. */
-    if (p->h * p->w > INT32_MAX)
+    if (p->h > INT32_MAX || p->w > INT32_MAX || p->h * p->w > INT32_MAX)
         return gd_fail(msg, GD_ERR_SHAPE, "%s %s: plane of %lldx%lld exceeds 2^31-1 values",
                        l->ops->kind, l->name, (long long)p->h, (long long)p->w);
     if (p->kind == GD_POOL_GLOBAL_AVG) {
@@ -95,7 +95,7 @@ static void pool_reserve(gd_layer *l, gd_arena *a, int64_t max_batch)
 {
     pool *p = GD_IMPL(pool, l);
     int64_t ohw = p->oh * p->ow;
-    size_t outputs = (size_t)(max_batch * gd_shape_numel(&l->out_shape));
+    size_t outputs = gd_arena_count(a, max_batch, gd_shape_numel(&l->out_shape));
     if (p->kind == GD_POOL_MAX)
         p->argmax = (int32_t *)(void *)gd_arena_take(a, outputs);
     p->origin = (int32_t *)(void *)gd_arena_take(a, (size_t)ohw);

@@ -133,7 +133,7 @@ static gd_status residual_plan(gd_layer *l, gd_arena *a, int64_t max_batch, char
     if (r->proj) {
         /* Taken even when no input gradient is wanted: gd_model_set_input_grad re-plans
          * into the same block, so the sizes must not depend on it. */
-        float *dx = gd_arena_take(a, (size_t)(max_batch * gd_shape_numel(&l->in_shape)));
+        float *dx = gd_arena_take(a, gd_arena_count(a, max_batch, gd_shape_numel(&l->in_shape)));
         r->proj_in_grad = l->in_grad ? dx : NULL;
         st = gd_layer_plan(r->proj, &l->in_shape, l->in, r->proj_in_grad, a, max_batch, msg);
         if (st != GD_OK)
@@ -141,10 +141,10 @@ static gd_status residual_plan(gd_layer *l, gd_arena *a, int64_t max_batch, char
     }
     assert(gd_shape_equal(r->proj ? &r->proj->out_shape : &l->in_shape, &l->out_shape));
     /* The chain's output belongs to the last child; the sum needs buffers of its own. */
-    size_t floats = (size_t)(max_batch * gd_shape_numel(&l->out_shape));
+    size_t floats = gd_arena_count(a, max_batch, gd_shape_numel(&l->out_shape));
     l->out = gd_arena_take(a, floats);
     l->out_grad = gd_arena_take(a, floats);
-    return GD_OK;
+    return gd_layer_plan_fits(l, a, max_batch, msg);
 }
 
 static gd_status residual_forward(gd_layer *l, const gd_run *run)

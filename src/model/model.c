@@ -235,12 +235,27 @@ static bool is_open(const gd_model *m, const gd_layer *l)
  * out_shape). A container chains its children; then, once it is closed, its own infer
  * (a residual's: the block's shape, and the projection that shape needs) has the last
  * word. An open block is still growing, so its shape so far is only its chain's. */
+/* Every shape a layer gives is counted once here, so that later products of a shape's
+ * values (flatten's, a linear's weight, the plan's batches) start from a count that
+ * fits int64. */
+static gd_status check_numel(gd_model *m, const gd_layer *l)
+{
+    int64_t n;
+    if (gd_numel_checked(l->out_shape.ndim, l->out_shape.dims, &n))
+        return GD_OK;
+    char s[64];
+    return gd_fail(m->msg, GD_ERR_SHAPE, "%s %s: its output of shape %s has more values than 64 bits count",
+                   l->ops->kind, l->name, gd_shape_str(&l->out_shape, s, sizeof s));
+}
+
 static gd_status infer_shape(gd_model *m, gd_layer *l, const gd_shape *in, gd_shape *out)
 {
     l->in_shape = *in;
     gd_status st = GD_OK;
     if (!l->ops->plan) {
         st = l->ops->infer(l, &l->out_shape, m->msg);
+        if (st == GD_OK)
+            st = check_numel(m, l);
     } else {
         l->out_shape = *in;
         for (int i = 0; i < l->nchildren && st == GD_OK; i++)
@@ -300,20 +315,41 @@ static gd_status list_layers(gd_model *m)
     return GD_OK;
 }
 
+/* Counts the floats of the parameter and buffer blocks, each tensor's count checked (a
+ * linear's out x in, both from shapes), and the layer holding the most parameters, which
+ * a memory limit's message names. */
+static gd_status count_tensors(gd_model *m, const gd_layer **largest, int64_t *largest_count)
+{
+    m->param_count = m->buffer_count = 0;
+    *largest = NULL;
+    *largest_count = 0;
+    for (size_t i = 0; i < m->nlayers; i++) {
+        const gd_layer *l = m->layers[i];
+        int64_t own = 0;
+        for (int k = 0; k < l->ntensors; k++) {
+            const gd_named_tensor *t = &l->tensors[k];
+            int64_t n = 0;
+            if (t->dtype != GD_DTYPE_F32)
+                continue;
+            bool parameter = t->role == GD_ROLE_PARAMETER;
+            size_t *total = parameter ? &m->param_count : &m->buffer_count;
+            if (!gd_numel_checked(t->value.ndim, t->value.dims, &n) ||
+                !gd_size_add(total, *total, (size_t)n))
+                return gd_fail(m->msg, GD_ERR_LIMIT, "%s: the model's parameters and buffers "
+                               "count more values than 64 bits hold", t->name);
+            own += parameter ? n : 0; /* bounded by param_count, which did not wrap */
+        }
+        if (own > *largest_count) {
+            *largest = l;
+            *largest_count = own;
+        }
+    }
+    return GD_OK;
+}
+
 /* Carves the parameter, gradient and buffer blocks into the named tensors. */
 static gd_status allocate_tensors(gd_model *m)
 {
-    m->param_count = m->buffer_count = 0;
-    for (size_t i = 0; i < m->ntensors; i++) {
-        gd_named_tensor *t = m->tensors[i];
-        if (t->dtype != GD_DTYPE_F32)
-            continue;
-        size_t n = (size_t)gd_tensor_numel(&t->value);
-        if (t->role == GD_ROLE_PARAMETER)
-            m->param_count += n;
-        else
-            m->buffer_count += n;
-    }
     m->params = gd_alloc_aligned(m->param_count * sizeof(float));
     m->grads = gd_alloc_aligned(m->param_count * sizeof(float));
     m->buffers = gd_alloc_aligned(m->buffer_count * sizeof(float));
@@ -340,9 +376,16 @@ static gd_status allocate_tensors(gd_model *m)
 gd_status gd_model_plan(gd_model *m, size_t *floats)
 {
     gd_arena a = {.base = m->activations};
-    size_t in_floats = (size_t)(m->max_batch * gd_shape_numel(&m->in_shape));
+    size_t in_floats = gd_arena_count(&a, m->max_batch, gd_shape_numel(&m->in_shape));
     m->input = gd_arena_take(&a, in_floats);
     m->input_grad = gd_arena_take(&a, in_floats);
+    if (a.overflow) {
+        char s[64];
+        return gd_fail(m->msg, GD_ERR_LIMIT,
+                       "the model's input, batches of %lld samples of %s, would need more than "
+                       "2^64 bytes",
+                       (long long)m->max_batch, gd_shape_str(&m->in_shape, s, sizeof s));
+    }
     gd_status st = gd_layer_plan(m->root, &m->in_shape, m->input,
                                  m->input_grad_wanted ? m->input_grad : NULL, &a, m->max_batch,
                                  m->msg);
@@ -350,14 +393,43 @@ gd_status gd_model_plan(gd_model *m, size_t *floats)
     return st;
 }
 
-static gd_status plan_activations(gd_model *m)
+/* Everything the build will allocate, in bytes, against the memory limit: parameters and
+ * their gradients, buffers and the planned activations. */
+static gd_status check_build_memory(gd_model *m, size_t activation_floats, const gd_layer *largest,
+                                    int64_t largest_count)
 {
+    size_t floats = 0, bytes = 0;
+    bool fits = gd_size_mul(&floats, m->param_count, 2) && gd_size_add(&floats, floats, m->buffer_count) &&
+                gd_size_add(&floats, floats, activation_floats) && gd_size_mul(&bytes, floats, sizeof(float));
+    char what[160];
+    int at = snprintf(what, sizeof what, "the model (%zu parameters", m->param_count);
+    if (largest)
+        at += snprintf(what + at, sizeof what - (size_t)at, ", %lld in layer %s (%s)",
+                       (long long)largest_count, largest->name, largest->ops->kind);
+    snprintf(what + at, sizeof what - (size_t)at, "; %zu activation values for batches of %lld)",
+             activation_floats, (long long)m->max_batch);
+    if (!fits)
+        return gd_fail(m->msg, GD_ERR_LIMIT, "%s would need more than 2^64 bytes", what);
+    return gd_check_memory(m->msg, what, bytes);
+}
+
+/* Measures, checks against the limit, and only then allocates anything. */
+static gd_status allocate_model(gd_model *m)
+{
+    const gd_layer *largest;
+    int64_t largest_count;
     size_t floats = 0;
-    gd_status st = gd_model_plan(m, &floats); /* measuring pass */
+    gd_status st = count_tensors(m, &largest, &largest_count);
+    if (st == GD_OK)
+        st = gd_model_plan(m, &floats); /* measuring pass: m->activations is NULL */
+    if (st == GD_OK)
+        st = check_build_memory(m, floats, largest, largest_count);
+    if (st == GD_OK)
+        st = allocate_tensors(m);
     if (st != GD_OK)
         return st;
     m->activation_floats = floats;
-    m->activations = gd_alloc_aligned(floats * sizeof(float));
+    m->activations = gd_alloc_aligned(floats * sizeof(float)); /* checked by check_build_memory */
     if (!m->activations)
         return gd_fail(m->msg, GD_ERR_NO_MEMORY, "out of memory for %zu activation floats (batch %lld)",
                        floats, (long long)m->max_batch);
@@ -402,6 +474,10 @@ static gd_status check_build_args(gd_model *m, int ndim, const int64_t *dims, in
         if (dims[i] < 1)
             return gd_fail(m->msg, GD_ERR_SHAPE, "sample dimension %d is %lld; it must be >= 1", i,
                            (long long)dims[i]);
+    int64_t numel;
+    if (!gd_numel_checked(ndim, dims, &numel))
+        return gd_fail(m->msg, GD_ERR_SHAPE, "a sample of %d dimensions has more values than 64 bits count",
+                       ndim);
     if (max_batch < 1)
         return gd_fail(m->msg, GD_ERR_INVALID_ARGUMENT, "max_batch must be >= 1, got %lld",
                        (long long)max_batch);
@@ -422,8 +498,7 @@ gd_status gd_model_build(gd_model *m, int ndim, const int64_t *sample_dims, int6
      * parameters must be listed and allocated with the others. */
     gd_shape out;
     if ((st = infer_shape(m, m->root, &m->in_shape, &out)) != GD_OK ||
-        (st = list_layers(m)) != GD_OK || (st = allocate_tensors(m)) != GD_OK ||
-        (st = plan_activations(m)) != GD_OK) {
+        (st = list_layers(m)) != GD_OK || (st = allocate_model(m)) != GD_OK) {
         release_build(m);
         return st;
     }

@@ -312,6 +312,11 @@ static gd_status check_sample_shape(gd_shape *s, int ndim, const int64_t *dims, 
                            (long long)dims[i]);
         s->dims[i] = dims[i];
     }
+    /* Layers multiply a sample's values (flatten, the plan): the count must fit first. */
+    int64_t numel;
+    if (!gd_numel_checked(ndim, dims, &numel))
+        return gd_fail(msg, GD_ERR_SHAPE, "a sample of %d dimensions has more values than 64 bits count",
+                       ndim);
     return GD_OK;
 }
 

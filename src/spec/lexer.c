@@ -130,8 +130,14 @@ static gd_status next_token(lexer *lx, gd_spec_token *t, char *msg)
 
 gd_status gd_spec_lex(const char *src, gd_spec_token **tokens, size_t *count, char *msg)
 {
-    /* Every token but the end takes at least one byte. */
-    size_t cap = strlen(src) + 1;
+    /* Every token but the end takes at least one byte. A model file's spec may be as long
+     * as its header (100 MB): its tokens are checked against the memory limit. */
+    size_t cap = strlen(src) + 1, bytes;
+    if (!gd_size_mul(&bytes, cap, sizeof(gd_spec_token)))
+        return gd_fail(msg, GD_ERR_LIMIT, "spec: %zu bytes of text are too many to read", cap);
+    gd_status limit = gd_check_memory(msg, "spec: the tokens of the text", bytes);
+    if (limit != GD_OK)
+        return limit;
     gd_spec_token *t = calloc(cap, sizeof *t);
     if (!t)
         return gd_fail(msg, GD_ERR_NO_MEMORY, "spec: out of memory for %zu bytes of text", cap);

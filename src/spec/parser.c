@@ -181,6 +181,11 @@ static gd_status parse_layers(parser *p, const gd_spec_node *block, gd_spec_node
 gd_status gd_spec_parse(const gd_spec_token *tokens, size_t count, gd_spec_tree *tree, char *msg)
 {
     *tree = (gd_spec_tree){0};
+    /* count came from an allocation of count tokens, so these sizes do not wrap. */
+    gd_status limit = gd_check_memory(msg, "spec: the tree of the text",
+                                      (uint64_t)count * (sizeof *tree->nodes + sizeof *tree->args));
+    if (limit != GD_OK)
+        return limit;
     tree->nodes = calloc(count, sizeof *tree->nodes);
     tree->args = calloc(count, sizeof *tree->args);
     if (!tree->nodes || !tree->args) {
