@@ -665,6 +665,22 @@ Test(safetensors, rejects_a_missing_tensor)
                     "tensor 0.bias is missing");
 }
 
+static void restore_memory_limit(void) { gd_set_memory_limit(0); }
+
+/* A 168-byte file whose spec asks for two 16384 x 16384 weights (2 GB with gradients and
+ * more) and that holds no tensor. Under a 1 MB limit the build could only fail on the
+ * limit: the message names the missing tensor only if the file was checked against the
+ * spec before the build measured and allocated the spec's sizes. */
+Test(safetensors, a_tiny_file_asking_for_gigabytes_is_refused_before_allocating,
+     .fini = restore_memory_limit)
+{
+    const char *header = "{\"__metadata__\":{\"gradus.spec\":\"linear(16384) linear(16384)\","
+                         "\"gradus.input_shape\":\"16384\"}}";
+    const char *path = craft(header, 0);
+    gd_set_memory_limit(1000000);
+    expect_rejected(path, GD_ERR_FORMAT, "tensor 0.weight is missing");
+}
+
 Test(safetensors, rejects_a_tensor_of_the_wrong_dtype)
 {
     const char *header = "{" LINEAR_META "," WEIGHT "," ENTRY("0.bias", "I64", "[3]", "[24,48]") "}";

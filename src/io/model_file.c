@@ -2,6 +2,7 @@
  * input shape as metadata, so that loading rebuilds the model and then fills it. */
 #include "model_file.h"
 
+#include "../model/model.h"
 #include "../preprocess/preprocess.h"
 
 #include <ctype.h>
@@ -205,6 +206,24 @@ static gd_status metadata_dims(const gd_st_file *f, const char *key, int64_t dim
     return GD_OK;
 }
 
+/* The build's check: the file holds the spec's tensors, before the spec's sizes are
+ * allocated (a 168-byte file could otherwise ask for gigabytes and only then be found
+ * to lack them). The message, in the file's msg, is copied for the model. */
+typedef struct file_check {
+    const gd_st_file *f;
+    bool failed; /* its message is in f->msg */
+} file_check;
+
+static gd_status check_before_allocating(void *ctx, const gd_model *m, char *msg)
+{
+    file_check *c = ctx;
+    gd_status st = gd_model_file_check(c->f, m);
+    c->failed = st != GD_OK;
+    if (c->failed)
+        snprintf(msg, GD_MSG_MAX, "%s", c->f->msg);
+    return st;
+}
+
 static gd_status build_model(const gd_st_file *f, int64_t max_batch, gd_model **m)
 {
     const char *spec = gd_st_metadata(f, "gradus.spec");
@@ -216,11 +235,17 @@ static gd_status build_model(const gd_st_file *f, int64_t max_batch, gd_model **
     if (st != GD_OK)
         return st;
     gd_error e;
-    if ((st = gd_model_from_spec(m, spec, 0, ndim, dims, max_batch, &e)) == GD_OK)
+    file_check check = {.f = f};
+    if ((st = gd_model_from_spec_checked(m, spec, 0, ndim, dims, max_batch,
+                                         check_before_allocating, &check, &e)) == GD_OK)
         return GD_OK;
     *m = NULL;
-    /* A spec that does not build is the file's fault, unless memory ran out. */
-    return gd_st_fail(f, st == GD_ERR_NO_MEMORY ? st : GD_ERR_FORMAT, "gradus.spec: %s", e.message);
+    if (check.failed) /* the file's fault, said whole in f->msg: no "gradus.spec:" in front */
+        return st;
+    /* A spec that does not build is the file's fault, unless memory ran out or the
+     * model is beyond the memory limit (a caller may raise it). */
+    bool memory = st == GD_ERR_NO_MEMORY || st == GD_ERR_LIMIT;
+    return gd_st_fail(f, memory ? st : GD_ERR_FORMAT, "gradus.spec: %s", e.message);
 }
 
 static const gd_tensor *lookup(void *ctx, const char *name)
@@ -266,9 +291,7 @@ gd_status gd_model_load(gd_model **out, gd_preprocess **pre, const char *path, i
     gd_preprocess *p = NULL;
     gd_status st = gd_st_read(&f, path, msg);
     if (st == GD_OK)
-        st = build_model(&f, max_batch, &m);
-    if (st == GD_OK)
-        st = gd_model_file_check(&f, m);
+        st = build_model(&f, max_batch, &m); /* checks the tensors before allocating */
     if (st == GD_OK && pre)
         st = restore_preprocess(&f, m, &p);
     if (st == GD_OK) {

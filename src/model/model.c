@@ -486,6 +486,12 @@ static gd_status check_build_args(gd_model *m, int ndim, const int64_t *dims, in
 
 gd_status gd_model_build(gd_model *m, int ndim, const int64_t *sample_dims, int64_t max_batch)
 {
+    return gd_model_build_checked(m, ndim, sample_dims, max_batch, NULL, NULL);
+}
+
+gd_status gd_model_build_checked(gd_model *m, int ndim, const int64_t *sample_dims,
+                                 int64_t max_batch, gd_model_check_fn check, void *ctx)
+{
     gd_status st = check_build_args(m, ndim, sample_dims, max_batch);
     if (st != GD_OK)
         return st;
@@ -498,7 +504,8 @@ gd_status gd_model_build(gd_model *m, int ndim, const int64_t *sample_dims, int6
      * parameters must be listed and allocated with the others. */
     gd_shape out;
     if ((st = infer_shape(m, m->root, &m->in_shape, &out)) != GD_OK ||
-        (st = list_layers(m)) != GD_OK || (st = allocate_model(m)) != GD_OK) {
+        (st = list_layers(m)) != GD_OK || (check && (st = check(ctx, m, m->msg)) != GD_OK) ||
+        (st = allocate_model(m)) != GD_OK) {
         release_build(m);
         return st;
     }

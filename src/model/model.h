@@ -44,6 +44,20 @@ gd_status gd_model_set_spec(gd_model *m, const char *spec);
  * cannot take its input fails with the model's message. */
 gd_status gd_model_shape_next(gd_model *m, const gd_shape *in, gd_shape *out);
 
+/* A check of a model whose layers have their shapes and whose tensors have their names,
+ * shapes and dtypes, but no memory yet: a loader compares a file's tensors with them
+ * before the build allocates what the spec asks for. Fails with its message in msg
+ * (GD_MSG_MAX bytes). */
+typedef gd_status (*gd_model_check_fn)(void *ctx, const gd_model *m, char *msg);
+/* gd_model_build, calling check (when not NULL) just before anything is allocated. */
+gd_status gd_model_build_checked(gd_model *m, int ndim, const int64_t *sample_dims,
+                                 int64_t max_batch, gd_model_check_fn check, void *ctx);
+/* gd_model_from_spec with such a check (src/spec/build.c); its failure's status and
+ * message come back as they are. */
+gd_status gd_model_from_spec_checked(gd_model **out, const char *spec, uint64_t seed, int ndim,
+                                     const int64_t *sample_dims, int64_t max_batch,
+                                     gd_model_check_fn check, void *ctx, gd_error *err);
+
 /* Plans the activations over m->activations (NULL: only measure); returns floats used. */
 gd_status gd_model_plan(gd_model *m, size_t *floats);
 

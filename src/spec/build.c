@@ -320,13 +320,15 @@ static gd_status check_sample_shape(gd_shape *s, int ndim, const int64_t *dims, 
     return GD_OK;
 }
 
-static gd_status build(builder *b, const gd_spec_tree *tree, const char *spec, int64_t max_batch)
+static gd_status build(builder *b, const gd_spec_tree *tree, const char *spec, int64_t max_batch,
+                       gd_model_check_fn check, void *ctx)
 {
     gd_status st = GD_OK;
     b->shape = b->in;
     for (const gd_spec_node *n = tree->layers; n && st == GD_OK; n = n->next)
         st = add_layer(b, n);
-    if (st == GD_OK && (st = gd_model_build(b->m, b->in.ndim, b->in.dims, max_batch)) != GD_OK)
+    if (st == GD_OK && (st = gd_model_build_checked(b->m, b->in.ndim, b->in.dims, max_batch, check,
+                                                    ctx)) != GD_OK)
         return gd_fail(b->msg, st, "%s", gd_model_error(b->m));
     for (size_t i = 0; i < b->ninits && st == GD_OK; i++) {
         gd_tensor *t = gd_model_param(b->m, b->inits[i].tensor);
@@ -341,6 +343,13 @@ static gd_status build(builder *b, const gd_spec_tree *tree, const char *spec, i
 
 gd_status gd_model_from_spec(gd_model **out, const char *spec, uint64_t seed, int ndim,
                              const int64_t *sample_dims, int64_t max_batch, gd_error *err)
+{
+    return gd_model_from_spec_checked(out, spec, seed, ndim, sample_dims, max_batch, NULL, NULL, err);
+}
+
+gd_status gd_model_from_spec_checked(gd_model **out, const char *spec, uint64_t seed, int ndim,
+                                     const int64_t *sample_dims, int64_t max_batch,
+                                     gd_model_check_fn check, void *ctx, gd_error *err)
 {
     gd_error ignored;
     char *msg = (err ? err : &ignored)->message;
@@ -361,7 +370,7 @@ gd_status gd_model_from_spec(gd_model **out, const char *spec, uint64_t seed, in
     if (st == GD_OK && (st = gd_model_create(&b.m, seed)) != GD_OK)
         gd_fail(msg, st, "spec: out of memory creating the model");
     if (st == GD_OK)
-        st = build(&b, &tree, spec, max_batch);
+        st = build(&b, &tree, spec, max_batch, check, ctx);
     gd_spec_tree_free(&tree);
     free(tokens);
     free(b.inits);
