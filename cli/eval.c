@@ -1,5 +1,6 @@
 /* gradus eval: accuracy, per-class accuracy and confusion matrix of a saved model. */
 #include "cli.h"
+#include "load_model.h"
 
 #include <getopt.h>
 #include <stdlib.h>
@@ -88,17 +89,20 @@ int cmd_eval(int argc, char **argv)
     gd_preprocess *pre = NULL;
     gd_dataset *ds = NULL;
     gd_error err;
-    gd_status st = gd_model_load(&m, &pre, model_path, 256, &err);
-    if (st != GD_OK)
-        return fail(exit_code_for(st), "eval", "%s", err.message);
+    gd_status st = GD_OK;
+    /* The data first: a model file PyTorch wrote may record no input shape, and then the
+     * samples' shape is the model's (gd_model_load_as). */
     int rc = load_data("eval", &src, train ? &ds : NULL, train ? NULL : &ds);
+    if (rc == EXIT_OK)
+        rc = load_model_for("eval", model_path, ds, &m, &pre);
     if (rc == EXIT_OK && pre && (st = gd_preprocess_apply_dataset(pre, ds, &err)) != GD_OK)
         rc = fail(exit_code_for(st), "eval", "%s", err.message);
     /* The model's outputs are the classes (the data may not use every one of them). */
-    int64_t out[GD_MAX_DIMS];
-    gd_model_output_shape(m, out);
+    int64_t out[GD_MAX_DIMS] = {0};
+    if (m)
+        gd_model_output_shape(m, out);
     int classes = (int)out[0];
-    int64_t *confusion = calloc((size_t)classes * (size_t)classes, sizeof *confusion);
+    int64_t *confusion = rc == EXIT_OK ? calloc((size_t)classes * (size_t)classes, sizeof *confusion) : NULL;
     double accuracy = 0, loss = 0;
     if (rc == EXIT_OK)
         rc = evaluate("eval", m, ds, confusion, &accuracy, &loss);

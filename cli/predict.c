@@ -1,5 +1,6 @@
 /* gradus predict: classify inputs with a saved model and write CSV. */
 #include "cli.h"
+#include "load_model.h"
 
 #include <getopt.h>
 #include <math.h>
@@ -133,10 +134,12 @@ int cmd_predict(int argc, char **argv)
     gd_preprocess *pre = NULL;
     gd_dataset *ds = NULL;
     gd_error err;
-    gd_status st = gd_model_load(&m, &pre, o.model, 256, &err);
-    if (st != GD_OK)
-        return fail(exit_code_for(st), "predict", "%s", err.message);
+    gd_status st = GD_OK;
+    /* The inputs first: a model file PyTorch wrote may record no input shape, and then
+     * the samples' shape is the model's (gd_model_load_as). */
     rc = load_inputs("predict", o.input, o.label_column, o.header, &ds);
+    if (rc == EXIT_OK)
+        rc = load_model_for("predict", o.model, ds, &m, &pre);
     if (rc == EXIT_OK && pre && (st = gd_preprocess_apply_dataset(pre, ds, &err)) != GD_OK)
         rc = fail(exit_code_for(st), "predict", "%s", err.message);
     char *text = NULL;

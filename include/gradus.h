@@ -538,6 +538,17 @@ GD_API gd_status gd_model_save(gd_model *m, const gd_preprocess *pre, const char
  * with the spec. */
 GD_API gd_status gd_model_load(gd_model **out, gd_preprocess **pre, const char *path,
                                int64_t max_batch, gd_error *err);
+/* gd_model_load for files that may not record the input shape, as a safetensors file of
+ * a PyTorch nn.Sequential's state_dict with only "gradus.spec" added to its metadata
+ * (docs/pytorch.md). The model is built for, in this order: the file's
+ * "gradus.input_shape"; the in_features of a first linear layer (its "0.weight" is out x
+ * in); sample_dims (ndim values, 1 to GD_MAX_DIMS - 1), the per-sample shape of the data
+ * the caller will feed, e.g. 1 x 28 x 28 for a first convolution. ndim 0 (sample_dims
+ * may be NULL) gives none, which is gd_model_load; a file that nothing decides fails with
+ * GD_ERR_FORMAT ("no gradus.input_shape in its metadata, ..."). */
+GD_API gd_status gd_model_load_as(gd_model **out, gd_preprocess **pre, const char *path,
+                                  int ndim, const int64_t *sample_dims, int64_t max_batch,
+                                  gd_error *err);
 
 /* A checkpoint: the model file's content plus the optimiser's state and step count, the
  * model's generator, and the caller's epoch, so that a run resumes bit for bit. */

@@ -145,5 +145,23 @@ expect "--hflip on CSV data exits 2" 2 "$GRADUS" train --data "csv:$WORK/aug.csv
     --model "linear(8) relu linear(2)" --val-size 10 --epochs 1 --hflip --out "$WORK/aug-csv"
 contains "the message says augmentation needs C x H x W images" "$WORK/err" "C x H x W"
 
+# ---------------------------------------------------------------- eval, predict: models PyTorch wrote
+# tests/reference/gen_pytorch_models.py trained them in PyTorch and saved them as
+# docs/pytorch.md shows, with no gradus.input_shape; pytorch.json holds PyTorch's own test
+# accuracy (float32, as gradus runs). A handful of near-ties could round the other way.
+REF=$(dirname "$0")/reference
+torch_acc() { tr -d ' \n' <"$REF/pytorch.json" | sed -n "s/.*\"name\":\"$1\"[^}]*}[^}]*\"test_accuracy\":\([0-9.]*\).*/\1/p"; }
+for model in pytorch_mlp pytorch_cnn; do
+    expect "eval of $model (no gradus.input_shape)" 0 "$GRADUS" eval --model "$REF/$model.safetensors"
+    got=$(sed -n 's/^accuracy \([0-9.]*\).*/\1/p' "$WORK/out")
+    want=$(torch_acc "$model")
+    awk "BEGIN{d=${got:-0}-${want:-9}; exit !(d < 0.0005 && d > -0.0005)}" \
+        && ok "eval of $model agrees with PyTorch's test accuracy ($got, $want)" || bad "eval of $model: $got, PyTorch $want"
+    expect "predict with $model" 0 "$GRADUS" predict --model "$REF/$model.safetensors" --input "$WORK/test-images" --output "$WORK/$model.csv"
+    [ "$(wc -l <"$WORK/$model.csv")" -eq 10000 ] && ok "predict with $model writes one row per image" || bad "predict with $model writes one row per image"
+done
+expect "a PyTorch CNN on CSV rows, whose shape no layer fixes, exits 3" 3 "$GRADUS" predict --model "$REF/pytorch_cnn.safetensors" --input "$WORK/short.csv"
+contains "the message asks for the input shape" "$WORK/err" "no gradus.input_shape"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

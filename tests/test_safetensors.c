@@ -277,6 +277,114 @@ Test(safetensors, loads_a_pytorch_convolutional_net_and_computes_its_outputs)
     expect_pytorch_outputs("torch_cnn", "reference/torch_cnn.safetensors");
 }
 
+/* ------------------------------------------- files a PyTorch user writes */
+
+#define FASHION_TEST_IMAGES "/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz"
+
+/* The first n test images of Fashion-MNIST as gradus reads them (1 x 28 x 28, pixels / 255)
+ * viewed as the model's input; loader holds the data until it is freed. */
+static gd_tensor first_test_images(const gd_model *m, int64_t n, gd_dataset **ds, gd_loader **loader)
+{
+    gd_error err;
+    const int32_t *labels;
+    gd_tensor x;
+    cr_assert_eq(gd_dataset_read_idx(ds, FASHION_TEST_IMAGES, NULL, &err), GD_OK, "%s", err.message);
+    cr_assert_eq(gd_loader_create(loader, *ds, n, false, false, 0, &err), GD_OK, "%s", err.message);
+    gd_loader_start_epoch(*loader, 0);
+    cr_assert(gd_loader_next(*loader, &x, &labels));
+    int64_t dims[GD_MAX_DIMS];
+    int ndim = gd_model_input_shape(m, dims);
+    gd_tensor v = gd_tensor_view(x.data, ndim + 1, (int64_t[]){n, dims[0], dims[1], dims[2]});
+    cr_assert_eq(gd_tensor_numel(&v), gd_tensor_numel(&x), "the model takes the images' values");
+    return v;
+}
+
+/* tests/reference/gen_pytorch_models.py trained the model in PyTorch and saved it with
+ * docs/pytorch.md's snippet (no gradus.input_shape); its golden logits are the float64
+ * forward of the float32 weights. Each logit sums 784 products (the MLP's first layer, 100
+ * for the convolution): float32 accumulates about sqrt(784) * 6e-8 of the terms' size,
+ * so 1e-5 of the largest logit is the absolute floor, with 1e-5 relative as for the other
+ * PyTorch files. */
+static void expect_pytorch_logits(gd_model *m, const char *name)
+{
+    cJSON *root = golden_load("pytorch.json");
+    const cJSON *c = golden_case(root, name);
+    cr_expect_str_eq(gd_model_spec(m), golden_field(c, "spec")->valuestring);
+    int64_t n = (int64_t)golden_field(c, "images")->valuedouble;
+    gd_dataset *ds;
+    gd_loader *loader;
+    gd_tensor x = first_test_images(m, n, &ds, &loader);
+    int64_t count;
+    float *y = eval_output(m, &x, &count);
+    gd_tensor want = golden_tensor(c, "logits");
+    cr_assert_eq(count, gd_tensor_numel(&want));
+    expect_close_golden_scaled(y, c, "logits", 1e-5, 1e-5);
+    free(y);
+    free(want.data);
+    gd_loader_free(loader);
+    gd_dataset_free(ds);
+    cJSON_Delete(root);
+}
+
+Test(safetensors, a_pytorch_mlp_without_an_input_shape_takes_it_from_its_first_weight)
+{
+    gd_model *m = NULL;
+    gd_error err;
+    cr_assert_eq(gd_model_load(&m, NULL, "reference/pytorch_mlp.safetensors", 8, &err), GD_OK, "%s",
+                 err.message);
+    int64_t dims[GD_MAX_DIMS];
+    cr_assert_eq(gd_model_input_shape(m, dims), 1);
+    cr_expect_eq(dims[0], 784, "0.weight is 16 x 784");
+    expect_pytorch_logits(m, "pytorch_mlp");
+    gd_model_free(m);
+}
+
+/* A convolution's weight fixes the channels, not the planes: the caller's data decides. */
+Test(safetensors, a_pytorch_cnn_without_an_input_shape_needs_the_data_shape)
+{
+    expect_rejected("reference/pytorch_cnn.safetensors", GD_ERR_FORMAT,
+                    "no gradus.input_shape in its metadata");
+    gd_model *m = NULL;
+    gd_error err;
+    cr_assert_eq(gd_model_load_as(&m, NULL, "reference/pytorch_cnn.safetensors", 3,
+                                  (int64_t[]){1, 28, 28}, 8, &err),
+                 GD_OK, "%s", err.message);
+    expect_pytorch_logits(m, "pytorch_cnn");
+    gd_model_free(m);
+}
+
+/* The file's own shape wins over the caller's, and a first linear's over the caller's. */
+Test(safetensors, load_as_prefers_what_the_file_says)
+{
+    gd_model *m = NULL;
+    gd_error err;
+    int64_t dims[GD_MAX_DIMS];
+    cr_assert_eq(gd_model_load_as(&m, NULL, "reference/torch_mlp.safetensors", 1, (int64_t[]){99},
+                                  BATCH, &err),
+                 GD_OK, "%s", err.message);
+    cr_expect_eq(gd_model_input_shape(m, dims), 1);
+    cr_expect_eq(dims[0], 8, "gradus.input_shape is 8");
+    gd_model_free(m);
+    cr_assert_eq(gd_model_load_as(&m, NULL, "reference/pytorch_mlp.safetensors", 3,
+                                  (int64_t[]){1, 28, 28}, BATCH, &err),
+                 GD_OK, "%s", err.message);
+    cr_expect_eq(gd_model_input_shape(m, dims), 1);
+    cr_expect_eq(dims[0], 784, "0.weight is 16 x 784");
+    gd_model_free(m);
+}
+
+Test(safetensors, load_as_rejects_a_bad_shape_argument)
+{
+    gd_model *m = NULL;
+    gd_error err;
+    cr_expect_eq(gd_model_load_as(&m, NULL, "reference/pytorch_cnn.safetensors", 4,
+                                  (int64_t[]){1, 1, 28, 28}, BATCH, &err),
+                 GD_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(gd_model_load_as(&m, NULL, "reference/pytorch_cnn.safetensors", 3, NULL, BATCH, &err),
+                 GD_ERR_INVALID_ARGUMENT);
+    cr_expect_null(m);
+}
+
 /* ------------------------------------------------------------ round trips */
 
 Test(safetensors, round_trip_of_an_mlp_is_bit_exact)

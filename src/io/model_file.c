@@ -224,14 +224,53 @@ static gd_status check_before_allocating(void *ctx, const gd_model *m, char *msg
     return st;
 }
 
-static gd_status build_model(const gd_st_file *f, int64_t max_batch, gd_model **m)
+/* The shape a sample given by the caller has (gd_model_load_as), or none (ndim 0). */
+typedef struct given_shape {
+    int ndim;
+    const int64_t *dims;
+} given_shape;
+
+/* The input shape to build for: the file's gradus.input_shape; else, for a file without
+ * it (PyTorch's state_dict knows no input shape), what the first layer's weight fixes (a
+ * first linear's "0.weight" is out x in: samples of in features); else the caller's. A
+ * first convolution's weight fixes the channels but not the planes, so it needs the
+ * caller's shape, which the build then checks. */
+static gd_status input_shape(const gd_st_file *f, const char *spec, given_shape given,
+                             int64_t dims[GD_MAX_DIMS], int *ndim, bool *from_caller)
+{
+    *from_caller = false;
+    if (gd_st_metadata(f, "gradus.input_shape"))
+        return metadata_dims(f, "gradus.input_shape", dims, ndim);
+    const gd_st_entry *w = gd_st_find(f, "0.weight");
+    if (w && w->ndim == 2 && w->dims[1] >= 1 && w->dims[1] <= GD_SAMPLE_MAX &&
+        gd_spec_starts_with_linear(spec)) {
+        dims[0] = w->dims[1];
+        *ndim = 1;
+        return GD_OK;
+    }
+    if (given.ndim > 0) {
+        for (int i = 0; i < given.ndim; i++)
+            dims[i] = given.dims[i];
+        *ndim = given.ndim;
+        *from_caller = true;
+        return GD_OK;
+    }
+    return gd_st_fail(f, GD_ERR_FORMAT,
+                      "no gradus.input_shape in its metadata, and no first linear layer's 0.weight "
+                      "to take it from (a file PyTorch wrote: give the data's sample shape, "
+                      "gd_model_load_as; docs/pytorch.md)");
+}
+
+static gd_status build_model(const gd_st_file *f, given_shape given, int64_t max_batch,
+                             gd_model **m)
 {
     const char *spec = gd_st_metadata(f, "gradus.spec");
     if (!spec)
         return gd_st_fail(f, GD_ERR_FORMAT, "no gradus.spec in its metadata (not a gradus model file?)");
     int64_t dims[GD_MAX_DIMS];
     int ndim = 0;
-    gd_status st = metadata_dims(f, "gradus.input_shape", dims, &ndim);
+    bool from_caller;
+    gd_status st = input_shape(f, spec, given, dims, &ndim, &from_caller);
     if (st != GD_OK)
         return st;
     gd_error e;
@@ -245,6 +284,11 @@ static gd_status build_model(const gd_st_file *f, int64_t max_batch, gd_model **
     /* A spec that does not build is the file's fault, unless memory ran out or the
      * model is beyond the memory limit (a caller may raise it). */
     bool memory = st == GD_ERR_NO_MEMORY || st == GD_ERR_LIMIT;
+    char shape[64];
+    if (from_caller && st == GD_ERR_SHAPE) /* the data's shape, not the file, may be wrong */
+        return gd_st_fail(f, GD_ERR_FORMAT, "no gradus.input_shape in its metadata, and for the "
+                          "data's samples of %s the spec fails: %.120s",
+                          dims_text(ndim, dims, shape, sizeof shape), e.message);
     return gd_st_fail(f, memory ? st : GD_ERR_FORMAT, "gradus.spec: %s", e.message);
 }
 
@@ -274,6 +318,12 @@ static gd_status restore_preprocess(const gd_st_file *f, const gd_model *m, gd_p
 gd_status gd_model_load(gd_model **out, gd_preprocess **pre, const char *path, int64_t max_batch,
                         gd_error *err)
 {
+    return gd_model_load_as(out, pre, path, 0, NULL, max_batch, err);
+}
+
+gd_status gd_model_load_as(gd_model **out, gd_preprocess **pre, const char *path, int ndim,
+                           const int64_t *sample_dims, int64_t max_batch, gd_error *err)
+{
     char local[GD_MSG_MAX];
     char *msg = err ? err->message : local;
     if (out)
@@ -283,6 +333,10 @@ gd_status gd_model_load(gd_model **out, gd_preprocess **pre, const char *path, i
     if (!out || !path)
         return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "gd_model_load: the %s is NULL",
                        out ? "path" : "output pointer");
+    if (ndim < 0 || ndim > GD_MAX_DIMS - 1 || (ndim > 0 && !sample_dims))
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
+                       "%s: a sample shape has 0 (none) to %d dimensions, got %d%s", path,
+                       GD_MAX_DIMS - 1, ndim, ndim > 0 && !sample_dims ? " and no dims" : "");
     if (max_batch < 1)
         return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "%s: max_batch must be >= 1, got %lld", path,
                        (long long)max_batch);
@@ -291,7 +345,7 @@ gd_status gd_model_load(gd_model **out, gd_preprocess **pre, const char *path, i
     gd_preprocess *p = NULL;
     gd_status st = gd_st_read(&f, path, msg);
     if (st == GD_OK)
-        st = build_model(&f, max_batch, &m); /* checks the tensors before allocating */
+        st = build_model(&f, (given_shape){ndim, sample_dims}, max_batch, &m);
     if (st == GD_OK && pre)
         st = restore_preprocess(&f, m, &p);
     if (st == GD_OK) {

@@ -58,6 +58,10 @@ gd_status gd_model_from_spec_checked(gd_model **out, const char *spec, uint64_t 
                                      const int64_t *sample_dims, int64_t max_batch,
                                      gd_model_check_fn check, void *ctx, gd_error *err);
 
+/* Whether the spec's first layer is a linear (src/spec/build.c); false for a spec that
+ * does not parse, whose build then says why. */
+bool gd_spec_starts_with_linear(const char *spec);
+
 /* Plans the activations over m->activations (NULL: only measure); returns floats used. */
 gd_status gd_model_plan(gd_model *m, size_t *floats);
 

@@ -381,3 +381,18 @@ gd_status gd_model_from_spec_checked(gd_model **out, const char *spec, uint64_t 
     *out = b.m;
     return GD_OK;
 }
+
+bool gd_spec_starts_with_linear(const char *spec)
+{
+    char msg[GD_MSG_MAX];
+    gd_spec_token *tokens = NULL;
+    size_t ntokens = 0;
+    gd_spec_tree tree = {0};
+    bool linear = gd_spec_lex(spec, &tokens, &ntokens, msg) == GD_OK &&
+                  gd_spec_parse(tokens, ntokens, &tree, msg) == GD_OK && tree.layers &&
+                  gd_spec_word_index("linear", tree.layers->tok->text,
+                                     tree.layers->tok->len) >= 0;
+    gd_spec_tree_free(&tree);
+    free(tokens);
+    return linear;
+}
