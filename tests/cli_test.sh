@@ -149,7 +149,7 @@ contains "the message says augmentation needs C x H x W images" "$WORK/err" "C x
 # tests/reference/gen_pytorch_models.py trained them in PyTorch and saved them as
 # docs/pytorch.md shows, with no gradus.input_shape; pytorch.json holds PyTorch's own test
 # accuracy (float32, as gradus runs). A handful of near-ties could round the other way.
-REF=$(dirname "$0")/reference
+REF=$(realpath "$(dirname "$0")/reference")
 torch_acc() { tr -d ' \n' <"$REF/pytorch.json" | sed -n "s/.*\"name\":\"$1\"[^}]*}[^}]*\"test_accuracy\":\([0-9.]*\).*/\1/p"; }
 for model in pytorch_mlp pytorch_cnn; do
     expect "eval of $model (no gradus.input_shape)" 0 "$GRADUS" eval --model "$REF/$model.safetensors"

@@ -407,6 +407,18 @@ Test(safetensors, round_trip_of_leaky_and_prelu_layers_is_bit_exact)
                       1, (int64_t[]){5});
 }
 
+/* 2000 batch norms: 10000 tensors, each looked up by name on loading (a linear search
+ * of the file for each made that quadratic). Asserts the round trip, not the time. */
+Test(safetensors, round_trip_of_ten_thousand_tensors_is_bit_exact)
+{
+    char *spec = malloc(3 * 2000 + 1);
+    for (int i = 0; i < 2000; i++)
+        memcpy(spec + 3 * i, "bn ", 3);
+    spec[3 * 2000] = '\0';
+    expect_round_trip("many_tensors", spec, 1, (int64_t[]){4});
+    free(spec);
+}
+
 static gd_dataset *correlated_data(int64_t n, int64_t d)
 {
     float *x = malloc((size_t)(n * d) * sizeof *x);

@@ -183,19 +183,26 @@ void gd_st_close(gd_st_file *f)
 {
     cJSON_Delete(f->header);
     free(f->entries);
+    free(f->by_name);
     free(f->bytes);
     f->header = NULL;
     f->entries = NULL;
+    f->by_name = NULL;
     f->bytes = NULL;
     f->count = 0;
 }
 
+static int entry_by_name(const void *a, const void *b)
+{
+    return strcmp((*(const gd_st_entry *const *)a)->name, (*(const gd_st_entry *const *)b)->name);
+}
+
 const gd_st_entry *gd_st_find(const gd_st_file *f, const char *name)
 {
-    for (size_t i = 0; i < f->count; i++)
-        if (strcmp(f->entries[i].name, name) == 0)
-            return &f->entries[i];
-    return NULL;
+    const gd_st_entry key = {.name = name}, *k = &key;
+    const gd_st_entry **hit = f->count ? bsearch(&k, f->by_name, f->count, sizeof *f->by_name, entry_by_name)
+                                       : NULL;
+    return hit ? *hit : NULL;
 }
 
 const char *gd_st_metadata(const gd_st_file *f, const char *key)
@@ -511,6 +518,13 @@ static gd_status parse_entries(gd_st_file *f, unsigned char *data, size_t data_l
     if (st == GD_OK)
         st = check_layout(f, spans, f->count, data_len);
     free(spans);
+    /* Names are unique (check_layout), so a binary search finds the one entry. */
+    if (st == GD_OK && !(f->by_name = malloc((f->count + 1) * sizeof *f->by_name)))
+        st = gd_st_fail(f, GD_ERR_NO_MEMORY, "out of memory for %zu tensors", f->count);
+    for (size_t i = 0; st == GD_OK && i < f->count; i++)
+        f->by_name[i] = &f->entries[i];
+    if (st == GD_OK)
+        qsort(f->by_name, f->count, sizeof *f->by_name, entry_by_name);
     return st;
 }
 
