@@ -535,7 +535,10 @@ GD_API gd_status gd_model_save(gd_model *m, const gd_preprocess *pre, const char
 /* Loads a model (built for max_batch) and its preprocessing (*pre may be set to NULL when
  * the file has none; pass pre NULL to ignore it). Rejects a header larger than the file,
  * offsets outside the data, overlapping tensors, unknown dtypes and shapes that disagree
- * with the spec. */
+ * with the spec; the tensors are checked against the spec before the model's memory is
+ * allocated, so a small file cannot make gradus allocate what its spec asks for. A file
+ * without "gradus.input_shape" loads when its first layer is a linear (see
+ * gd_model_load_as). */
 GD_API gd_status gd_model_load(gd_model **out, gd_preprocess **pre, const char *path,
                                int64_t max_batch, gd_error *err);
 /* gd_model_load for files that may not record the input shape, as a safetensors file of
