@@ -801,6 +801,26 @@ Test(safetensors, a_tiny_file_asking_for_gigabytes_is_refused_before_allocating,
     expect_rejected(path, GD_ERR_FORMAT, "tensor 0.weight is missing");
 }
 
+/* A model file's spec builds as fast as a spec does: each layer inferred once. */
+Test(safetensors, a_file_whose_spec_has_four_thousand_layers_loads)
+{
+    static char header[64 + 5 * 4000];
+    int at = snprintf(header, sizeof header, "{\"__metadata__\":{\"gradus.input_shape\":\"4\",\"gradus.spec\":\"");
+    for (int i = 0; i < 4000; i++)
+        at += snprintf(header + at, sizeof header - (size_t)at, "relu ");
+    snprintf(header + at, sizeof header - (size_t)at, "\"}}");
+    gd_model *m = load_ok(craft(header, 0), NULL);
+    cr_expect_eq(gd_model_layer_count(m), 4000);
+    gd_model_free(m);
+}
+
+Test(safetensors, a_file_beyond_the_memory_limit_is_not_read, .fini = restore_memory_limit)
+{
+    gd_set_memory_limit(100);
+    const char *header = "{" LINEAR_META "," WEIGHT "," BIAS "}";
+    expect_rejected(craft(header, 36), GD_ERR_LIMIT, "beyond the memory limit of 100 bytes");
+}
+
 Test(safetensors, rejects_a_tensor_of_the_wrong_dtype)
 {
     const char *header = "{" LINEAR_META "," WEIGHT "," ENTRY("0.bias", "I64", "[3]", "[24,48]") "}";

@@ -224,6 +224,8 @@ static gd_status read_all(gd_st_file *f, size_t *len)
         st = gd_st_fail(f, GD_ERR_IO, "cannot read its size: %s", strerror(errno));
     else if (!S_ISREG(sb.st_mode))
         st = gd_st_fail(f, GD_ERR_IO, "not a regular file");
+    else if ((st = gd_check_memory(f->msg, f->path, (uint64_t)sb.st_size + 8)) != GD_OK)
+        ; /* the message names the file and its size */
     else if (!(f->bytes = calloc((size_t)sb.st_size + 8, 1)))
         st = gd_st_fail(f, GD_ERR_NO_MEMORY, "%lld bytes do not fit in memory",
                         (long long)sb.st_size);
