@@ -45,8 +45,11 @@ void progress_end_epoch(progress *p, const epoch_stats *s)
 {
     if (p->tty)
         printf("\r\033[K");
-    printf("epoch %3lld  train loss %.4f acc %.4f  val loss %.4f acc %.4f%s  lr %.3g  %.1fs  %.0f samples/s\n",
-           (long long)s->epoch, s->train_loss, s->train_accuracy, s->val_loss, s->val_accuracy,
-           s->best ? "*" : " ", s->lr, s->seconds, s->samples_per_sec);
+    printf("epoch %3lld  train loss %.4f acc %.4f  ", (long long)s->epoch, s->train_loss, s->train_accuracy);
+    if (s->validated)
+        printf("val loss %.4f acc %.4f%s", s->val_loss, s->val_accuracy, s->best ? "*" : " ");
+    else
+        printf("val -"); /* no validation split: nothing to compare, no best mark */
+    printf("  lr %.3g  %.1fs  %.0f samples/s\n", s->lr, s->seconds, s->samples_per_sec);
     fflush(stdout);
 }

@@ -19,6 +19,7 @@ void progress_batch(progress *p, int64_t batch, double loss, double samples_per_
 typedef struct epoch_stats {
     int64_t epoch;
     double train_loss, train_accuracy, val_loss, val_accuracy, lr, seconds, samples_per_sec;
+    bool validated; /* false without a validation split: val_loss and val_accuracy are unset */
     bool best;
 } epoch_stats;
 

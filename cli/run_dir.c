@@ -93,8 +93,13 @@ void metrics_add(metrics_log *log, const epoch_stats *s)
     cJSON_AddNumberToObject(j, "epoch", (double)s->epoch);
     cJSON_AddNumberToObject(j, "train_loss", s->train_loss);
     cJSON_AddNumberToObject(j, "train_accuracy", s->train_accuracy);
-    cJSON_AddNumberToObject(j, "val_loss", s->val_loss);
-    cJSON_AddNumberToObject(j, "val_accuracy", s->val_accuracy);
+    if (s->validated) {
+        cJSON_AddNumberToObject(j, "val_loss", s->val_loss);
+        cJSON_AddNumberToObject(j, "val_accuracy", s->val_accuracy);
+    } else {
+        cJSON_AddNullToObject(j, "val_loss");
+        cJSON_AddNullToObject(j, "val_accuracy");
+    }
     cJSON_AddNumberToObject(j, "lr", s->lr);
     cJSON_AddNumberToObject(j, "seconds", s->seconds);
     cJSON_AddNumberToObject(j, "samples_per_sec", s->samples_per_sec);

@@ -112,6 +112,40 @@ static int build_model(trainer *t)
     return st == GD_OK ? EXIT_OK : fail(EXIT_USAGE, "train", "--model: %s", err.message);
 }
 
+static bool has_batchnorm(const gd_model *m)
+{
+    gd_layer_info info;
+    for (size_t i = 0; i < gd_model_layer_count(m); i++)
+        if (gd_model_layer_at(m, i, &info) == GD_OK && strncmp(info.kind, "batchnorm", 9) == 0)
+            return true;
+    return false;
+}
+
+/* Batch norm in training normalises by the batch's own mean and variance, which a single
+ * sample does not have (its variance is 0): with batch norm, a last batch of one sample is
+ * skipped, and a run whose every batch would be a single sample is refused before it
+ * trains on nothing (its losses would be NaN, 0/0 samples). */
+static int make_loader(trainer *t)
+{
+    int64_t n = gd_dataset_size(t->train), b = t->cfg.batch_size;
+    bool bn = has_batchnorm(t->model);
+    if (bn && b == 1)
+        return fail(EXIT_USAGE, "train", "no usable training batch: batch norm (bn in --model) cannot train on "
+                    "a batch of one sample, and --batch-size 1 makes every batch one; give a --batch-size "
+                    "of 2 or more, or a model without bn");
+    if (bn && n == 1)
+        return fail(EXIT_USAGE, "train", "no usable training batch: the training split has 1 sample, and batch "
+                    "norm (bn in --model) cannot train on a batch of one; give more training samples "
+                    "(--limit, --val-size) or a model without bn");
+    gd_error err;
+    if (gd_loader_create(&t->loader, t->train, b, true, bn && n % b == 1, t->cfg.seed, &err) != GD_OK)
+        return fail(EXIT_USAGE, "train", "%s", err.message);
+    if (gd_loader_batches(t->loader) == 0) /* the readers and the split leave none empty: a guard */
+        return fail(EXIT_USAGE, "train", "no usable training batch in a training split of %lld samples; "
+                    "give more training samples (--limit, --val-size)", (long long)n);
+    return EXIT_OK;
+}
+
 static int make_optimizer(trainer *t)
 {
     static const struct { const char *name; gd_optim_kind kind; } kinds[] = {
@@ -339,13 +373,13 @@ static int end_epoch(trainer *t, progress *bar, epoch_stats *s, double epoch_sta
 {
     int rc = EXIT_OK;
     s->epoch = ++t->state.epoch;
-    s->val_loss = s->val_accuracy = NAN;
-    if (t->val)
+    s->validated = t->val != NULL;
+    if (s->validated)
         rc = evaluate("train", t->model, t->val, NULL, &s->val_accuracy, &s->val_loss);
     if (rc != EXIT_OK)
         return rc;
-    /* Without a validation set, the last epoch counts as the best. */
-    s->best = !t->val || s->val_accuracy > t->state.best_val_accuracy;
+    /* Without a validation set, the last epoch's model is the one kept (say_no_validation_rule). */
+    s->best = !s->validated || s->val_accuracy > t->state.best_val_accuracy;
     if (s->best) {
         t->state.best_val_accuracy = t->val ? s->val_accuracy : NAN;
         t->state.best_epoch = s->epoch;
@@ -363,11 +397,22 @@ static int end_epoch(trainer *t, progress *bar, epoch_stats *s, double epoch_sta
     return rc == EXIT_OK ? metrics_write(&t->metrics, run_path(path, sizeof path, t->dir, "metrics.jsonl")) : rc;
 }
 
+/* With --val-size 0 nothing measures a better epoch: every epoch replaces the kept model,
+ * so the last one is kept and early stopping, which waits for no better validation
+ * accuracy, never triggers. Said once, before the epochs. */
+static void say_no_validation_rule(const trainer *t)
+{
+    if (!t->val)
+        printf("no validation split (--val-size 0): the model kept is the last epoch's, "
+               "and --patience does not apply\n");
+}
+
 static int train_epochs(trainer *t)
 {
     progress bar = {0};
+    say_no_validation_rule(t);
     while (t->state.epoch < t->cfg.epochs) {
-        if (t->cfg.patience > 0 && t->state.bad_epochs >= t->cfg.patience) {
+        if (t->val && t->cfg.patience > 0 && t->state.bad_epochs >= t->cfg.patience) {
             printf("early stop: no better validation accuracy for %lld epochs\n", (long long)t->cfg.patience);
             break;
         }
@@ -388,7 +433,14 @@ static int write_summary(trainer *t, double test_accuracy)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "test_accuracy", test_accuracy);
-    cJSON_AddNumberToObject(j, "best_val_accuracy", t->state.best_val_accuracy);
+    cJSON_AddStringToObject(j, "validation", t->val ? "split" : "none");
+    cJSON_AddNumberToObject(j, "val_size", t->val ? (double)gd_dataset_size(t->val) : 0);
+    if (t->val)
+        cJSON_AddNumberToObject(j, "best_val_accuracy", t->state.best_val_accuracy);
+    else
+        cJSON_AddNullToObject(j, "best_val_accuracy");
+    /* Which rule chose model.safetensors (and best_epoch, the epoch it comes from). */
+    cJSON_AddStringToObject(j, "model_kept", t->val ? "best_val_accuracy" : "last_epoch");
     cJSON_AddNumberToObject(j, "best_epoch", (double)t->state.best_epoch);
     cJSON_AddNumberToObject(j, "final_train_loss", t->state.final_train_loss);
     cJSON_AddNumberToObject(j, "epochs", (double)t->state.epoch);
@@ -423,10 +475,15 @@ static int finish(trainer *t)
     gd_model_free(best);
     if (rc == EXIT_OK)
         rc = write_summary(t, accuracy);
-    if (rc == EXIT_OK)
-        printf("test accuracy %.4f (best epoch %lld, validation %.4f); %.1f s; model in %s\n", accuracy,
-               (long long)t->state.best_epoch, t->state.best_val_accuracy, t->state.train_seconds, path);
-    return rc;
+    if (rc != EXIT_OK)
+        return rc;
+    printf("test accuracy %.4f ", accuracy);
+    if (t->val)
+        printf("(best epoch %lld, validation %.4f)", (long long)t->state.best_epoch, t->state.best_val_accuracy);
+    else
+        printf("(last epoch %lld, no validation split)", (long long)t->state.best_epoch);
+    printf("; %.1f s; model in %s\n", t->state.train_seconds, path);
+    return EXIT_OK;
 }
 
 /* ------------------------------------------------------------------ setup */
@@ -463,11 +520,7 @@ static int setup(trainer *t, int argc, char **argv)
         return rc;
     if (!checkpoint && (rc = build_model(t)) != EXIT_OK)
         return rc;
-    gd_error err;
-    bool single_leftover = gd_dataset_size(t->train) % t->cfg.batch_size == 1;
-    if (gd_loader_create(&t->loader, t->train, t->cfg.batch_size, true, single_leftover, t->cfg.seed, &err) != GD_OK)
-        return fail(EXIT_USAGE, "train", "%s", err.message);
-    if ((rc = set_augmentation(t)) != EXIT_OK)
+    if ((rc = make_loader(t)) != EXIT_OK || (rc = set_augmentation(t)) != EXIT_OK)
         return rc;
     if ((rc = make_optimizer(t)) != EXIT_OK || (rc = make_schedule(t)) != EXIT_OK)
         return rc;

@@ -76,6 +76,33 @@ awk -F, 'NR==1{s=0; for(i=2;i<=NF;i++) s+=$i; exit !(NF==11 && s>0.999 && s<1.00
 printf '1,2,3\n' >"$WORK/short.csv"
 expect "predict rejects inputs of the wrong size" 2 "$GRADUS" predict --model "$WORK/run/model.safetensors" --input "$WORK/short.csv"
 
+# ---------------------------------------------------------------- no usable batch, no validation
+# Batch norm cannot train on one sample: a run whose only batch is one sample is refused
+# before it trains on nothing (it printed NaN losses and exited 0).
+expect "one training sample with batch norm exits 2" 2 "$GRADUS" train --limit 1 --val-size 0 --threads 2 --out "$WORK/one"
+contains "the message says why and what to change" "$WORK/err" "no usable training batch.*batch norm.*--limit"
+[ ! -e "$WORK/one/model.safetensors" ] && ok "the refused run writes no model" || bad "the refused run writes no model"
+expect "--batch-size 1 with batch norm exits 2" 2 "$GRADUS" train --model "$SMALL_MLP" --limit 100 --val-size 10 \
+    --batch-size 1 --threads 2 --out "$WORK/batch1"
+contains "the message suggests a larger batch" "$WORK/err" "--batch-size of 2 or more"
+expect "one training sample without batch norm trains" 0 "$GRADUS" train --model "linear(10)" --limit 1 --val-size 0 \
+    --epochs 1 --threads 2 --out "$WORK/one-linear"
+grep -qi nan "$WORK/out" && bad "one sample without batch norm trains on it (no NaN loss)" \
+    || ok "one sample without batch norm trains on it (no NaN loss)"
+expect "train with --val-size 0" 0 "$GRADUS" train --model "$SMALL_MLP" --limit 2000 --val-size 0 --epochs 2 \
+    --batch-size 100 --threads 2 --out "$WORK/noval"
+grep -qi nan "$WORK/out" && bad "no NaN printed without validation" || ok "no NaN printed without validation"
+[ "$(grep -c '^epoch .* val -  lr' "$WORK/out")" -eq 2 ] && ok "epoch lines say 'val -' without validation" \
+    || bad "epoch lines say 'val -' without validation"
+contains "the run says which model it keeps without validation" "$WORK/out" "the model kept is the last epoch's"
+for setting in '"validation":[[:space:]]*"none"' '"best_val_accuracy":[[:space:]]*null' \
+               '"model_kept":[[:space:]]*"last_epoch"' '"best_epoch":[[:space:]]*2'; do
+    contains "summary.json without validation has $setting" "$WORK/noval/summary.json" "$setting"
+done
+contains "metrics.jsonl without validation has null val_loss" "$WORK/noval/metrics.jsonl" '"val_loss":null'
+contains "summary.json with validation says the best validation accuracy chose the model" \
+    "$WORK/run/summary.json" '"model_kept":[[:space:]]*"best_val_accuracy"'
+
 # ---------------------------------------------------------------- bad data
 mkdir -p "$WORK/trunc"
 head -c 1000 "$WORK/test-images" >"$WORK/trunc/t10k-images-idx3-ubyte"
