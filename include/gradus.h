@@ -433,6 +433,9 @@ GD_API int64_t gd_dataset_size(const gd_dataset *ds);
 GD_API int gd_dataset_sample_shape(const gd_dataset *ds, int64_t dims[GD_MAX_DIMS]);
 GD_API int64_t gd_dataset_sample_size(const gd_dataset *ds);
 GD_API int gd_dataset_num_classes(const gd_dataset *ds);
+/* The samples as floats, n x sample_size; a set read as uint8 pixels is turned into floats
+ * for good (four times the memory). NULL when those floats would pass the memory limit or
+ * memory runs out. */
 GD_API float *gd_dataset_features(gd_dataset *ds);
 GD_API const int32_t *gd_dataset_labels(const gd_dataset *ds);
 /* The first n samples (n larger than the set: all of them), as a new data set. */

@@ -5,6 +5,7 @@
  * Pixels are compared exactly: x / 255 in float32 is the documented value (as
  * torchvision's ToTensor), so there is no tolerance to state. */
 #include "../src/data/data.h"
+#include "alloc_watch.h"
 #include "scratch.h"
 
 #include <criterion/criterion.h>
@@ -904,5 +905,133 @@ Test(data, replace_features_rejects_a_bad_shape_and_keeps_the_old_one)
     cr_expect_not_null(strstr(msg, "sample dimension 0 is 0"), "%s", msg);
     cr_expect_eq(gd_dataset_sample_size(ds), 2);
     cr_expect_eq(gd_dataset_features(ds)[2], 1.0f);
+    gd_dataset_free(ds);
+}
+
+/* --------------------------------------------------------- memory limit */
+/* The limit is process-wide; Criterion runs each test in a process of its own. */
+
+static void expect_limit_message(const gd_error *err, const char *file, const char *what)
+{
+    expect_message(err, file);
+    expect_message(err, what);
+    expect_message(err, "beyond the memory limit of");
+}
+
+Test(data, idx_refuses_a_header_beyond_the_memory_limit_naming_file_and_size)
+{
+    static unsigned char body[200 * 28 * 28]; /* zeros: a small, honest gzip file */
+    const char *images =
+        write_idx("img.gz", true, 0x08, 3, (uint32_t[]){200, 28, 28}, body, sizeof body);
+    gd_set_memory_limit(100000);
+    expect_idx_error(images, NULL, GD_ERR_LIMIT, images, "200 images of 28 x 28");
+    gd_dataset *ds;
+    gd_error err;
+    cr_assert_eq(gd_dataset_read_idx(&ds, images, NULL, &err), GD_ERR_LIMIT);
+    expect_limit_message(&err, images, "would need 157600 bytes");
+}
+
+/* A header that claims 3.9 MB in a 20 KB gzip file (within deflate's 1032:1 bound, so only
+ * reading finds the lie) costs about what the file holds, not what it claims. */
+Test(data, idx_gives_a_gzip_body_memory_only_as_it_decompresses)
+{
+    static unsigned char body[20000];
+    random_bytes(body, sizeof body);
+    const char *images =
+        write_idx("img.gz", true, 0x08, 3, (uint32_t[]){5000, 28, 28}, body, sizeof body);
+    alloc_watch_start();
+    expect_idx_error(images, NULL, GD_ERR_FORMAT, images, "found 20000");
+    alloc_watch_stop();
+    cr_expect_lt(alloc_watch_largest(), (size_t)512 * 1024,
+                 "largest allocation %zu bytes for a 3.9 MB claim", alloc_watch_largest());
+}
+
+/* 2 rows of 100000 columns take 800 KB of floats; reserving a fixed number of rows at the
+ * first row would take hundreds of megabytes. */
+static const char *write_wide_csv(const char *name, int rows, int cols)
+{
+    char *text = malloc((size_t)rows * cols * 2 + 1), *at = text;
+    for (int r = 0; r < rows; r++)
+        for (int c = 0; c < cols; c++) {
+            *at++ = (char)('0' + (r + c) % 10);
+            *at++ = c + 1 < cols ? ',' : '\n';
+        }
+    *at = '\0';
+    const char *path = scratch_path(name);
+    write_text(path, text);
+    free(text);
+    return path;
+}
+
+Test(data, csv_a_wide_file_costs_its_floats_not_a_thousand_rows_of_them)
+{
+    const char *path = write_wide_csv("wide.csv", 2, 100000);
+    gd_dataset *ds;
+    gd_error err;
+    alloc_watch_start();
+    cr_assert_eq(gd_dataset_read_csv(&ds, path, 0, false, &err), GD_OK, "%s", err.message);
+    alloc_watch_stop();
+    cr_expect_eq(gd_dataset_size(ds), 2);
+    cr_expect_eq(gd_dataset_sample_size(ds), 99999);
+    cr_expect_lt(alloc_watch_largest(), (size_t)2 << 20, "largest allocation %zu bytes",
+                 alloc_watch_largest());
+    gd_dataset_free(ds);
+}
+
+Test(data, csv_refuses_rows_beyond_the_memory_limit)
+{
+    const char *path = write_wide_csv("wide.csv", 4, 10000);
+    gd_set_memory_limit(100000);
+    gd_dataset *ds = (gd_dataset *)1;
+    gd_error err;
+    cr_assert_eq(gd_dataset_read_csv(&ds, path, 0, false, &err), GD_ERR_LIMIT, "%s",
+                 err.message);
+    cr_expect_null(ds);
+    expect_limit_message(&err, path, "rows of 9999 values");
+}
+
+Test(data, cifar10_refuses_files_beyond_the_memory_limit)
+{
+    const char *path = write_cifar("data_batch_1.bin", 2, (const unsigned char[]){3, 4});
+    gd_set_memory_limit(20000); /* 2 x 3072 floats need 24584 bytes */
+    gd_dataset *ds = (gd_dataset *)1;
+    gd_error err;
+    cr_assert_eq(gd_dataset_read_cifar10(&ds, &path, 1, &err), GD_ERR_LIMIT, "%s", err.message);
+    cr_expect_null(ds);
+    expect_limit_message(&err, path, "2 images of 3 x 32 x 32");
+}
+
+Test(data, head_and_split_refuse_copies_beyond_the_memory_limit)
+{
+    float x[200];
+    for (int i = 0; i < 200; i++)
+        x[i] = (float)i;
+    gd_dataset *ds, *a = (gd_dataset *)1, *b = (gd_dataset *)1;
+    cr_assert_eq(gd_dataset_create(&ds, 100, 1, (int64_t[]){2}, x, NULL, 1, NULL), GD_OK);
+    gd_set_memory_limit(500); /* the set takes 1200 bytes */
+    gd_error err;
+    cr_expect_eq(gd_dataset_head(ds, 100, &a, &err), GD_ERR_LIMIT, "%s", err.message);
+    expect_limit_message(&err, "100 samples of 2 values", "1200 bytes");
+    cr_expect_eq(gd_dataset_split(ds, 10, 1, &a, &b, &err), GD_ERR_LIMIT, "%s", err.message);
+    cr_expect(a == NULL && b == NULL);
+    cr_expect_eq(gd_dataset_create(&a, 100, 1, (int64_t[]){2}, x, NULL, 1, &err), GD_ERR_LIMIT);
+    gd_dataset_free(ds);
+}
+
+/* uint8 pixels are held as bytes; as floats they take four times the memory, which the
+ * limit must allow before preprocessing fits on them. */
+Test(data, pixels_become_floats_only_within_the_memory_limit)
+{
+    const char *images = write_images("img", false), *labels = write_labels("lab", false);
+    gd_dataset *ds;
+    gd_error err;
+    gd_set_memory_limit(60); /* 24 pixel bytes and 12 label bytes fit; 96 float bytes do not */
+    cr_assert_eq(gd_dataset_read_idx(&ds, images, labels, &err), GD_OK, "%s", err.message);
+    cr_expect_null(gd_dataset_features(ds));
+    gd_preprocess *p = NULL;
+    cr_expect_eq(gd_preprocess_fit(&p, "standardize", 1e-2, ds, &err), GD_ERR_LIMIT);
+    expect_limit_message(&err, "3 samples of 8 pixels as floats", "96 bytes");
+    gd_set_memory_limit(0); /* back to the default: now they fit */
+    cr_expect_not_null(gd_dataset_features(ds));
     gd_dataset_free(ds);
 }

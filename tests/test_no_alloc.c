@@ -1,40 +1,11 @@
 /* A training step allocates nothing: forward, loss, backward, clipping and every
- * optimiser's step run on memory planned by gd_model_build and gd_optim_create.
- *
- * The test binary is linked with -Wl,--wrap for the allocation functions, so every call
- * the library makes to them passes through the counters below. */
+ * optimiser's step run on memory planned by gd_model_build and gd_optim_create
+ * (alloc_watch.h counts the library's allocations). */
+#include "alloc_watch.h"
 #include "gradcheck.h"
 
 #include <criterion/criterion.h>
 #include <stdlib.h>
-
-static int g_counting, g_allocations;
-
-void *__real_malloc(size_t n);
-void *__real_calloc(size_t n, size_t size);
-void *__real_realloc(void *p, size_t n);
-void *__real_aligned_alloc(size_t align, size_t n);
-
-void *__wrap_malloc(size_t n)
-{
-    g_allocations += g_counting;
-    return __real_malloc(n);
-}
-void *__wrap_calloc(size_t n, size_t size)
-{
-    g_allocations += g_counting;
-    return __real_calloc(n, size);
-}
-void *__wrap_realloc(void *p, size_t n)
-{
-    g_allocations += g_counting;
-    return __real_realloc(p, n);
-}
-void *__wrap_aligned_alloc(size_t align, size_t n)
-{
-    g_allocations += g_counting;
-    return __real_aligned_alloc(align, n);
-}
 
 static gd_model *every_layer(void)
 {
@@ -87,9 +58,9 @@ static void expect_steps_allocate_nothing_in(gd_model *m, gd_optim_kind kind)
         labels[i] = i % 3;
     gd_loss loss = {.kind = GD_LOSS_CROSS_ENTROPY, .label_smoothing = 0.1};
     double value;
-    g_allocations = 0;
     for (int step = 0; step < 3; step++) {
-        g_counting = step > 0; /* the first step may touch lazily set-up libraries */
+        if (step == 1) /* the first step may touch lazily set-up libraries */
+            alloc_watch_start();
         cr_assert_eq(gd_model_forward(m, &x), GD_OK);
         cr_assert_eq(gd_model_loss(m, &loss, labels, NULL, &value), GD_OK);
         cr_assert_eq(gd_model_backward(m), GD_OK);
@@ -97,8 +68,9 @@ static void expect_steps_allocate_nothing_in(gd_model *m, gd_optim_kind kind)
         cr_assert_eq(gd_model_clip_grad_norm(m, 1.0, NULL), GD_OK);
         cr_assert_eq(gd_optim_step(opt), GD_OK);
     }
-    g_counting = 0;
-    cr_expect_eq(g_allocations, 0, "%d allocations in two training steps", g_allocations);
+    alloc_watch_stop();
+    cr_expect_eq(alloc_watch_calls(), 0, "%d allocations in two training steps",
+                 alloc_watch_calls());
     free(x.data);
     gd_optim_free(opt);
     gd_model_free(m);
@@ -119,10 +91,9 @@ Test(no_alloc, adamw_step) { expect_steps_allocate_nothing(GD_OPTIM_ADAMW); }
 /* The counters do count: building a model allocates. */
 Test(no_alloc, the_counter_sees_allocations)
 {
-    g_allocations = 0;
-    g_counting = 1;
+    alloc_watch_start();
     gd_model *m = every_layer();
-    g_counting = 0;
-    cr_expect_gt(g_allocations, 0);
+    alloc_watch_stop();
+    cr_expect_gt(alloc_watch_calls(), 0);
     gd_model_free(m);
 }

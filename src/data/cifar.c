@@ -71,7 +71,12 @@ static gd_status read_files(const char *const *paths, int npaths, const int64_t 
                             int64_t total, gd_dataset **out, char *msg)
 {
     gd_shape s = {.ndim = 3, .dims = {3, 32, 32}};
-    gd_status st = gd_dataset_alloc(out, total, &s, false, msg);
+    char what[GD_MSG_MAX / 2];
+    snprintf(what, sizeof what, "%s%s: %lld images of 3 x 32 x 32 as floats", paths[0],
+             npaths > 1 ? " and the files after it" : "", (long long)total);
+    gd_status st = gd_dataset_check_memory(total, &s, false, what, msg);
+    if (!st)
+        st = gd_dataset_alloc(out, total, &s, false, msg);
     for (int64_t i = 0, first = 0; i < npaths && !st; first += counts[i++])
         st = read_file(paths[i], counts[i], *out, first, msg);
     if (st) {

@@ -65,14 +65,23 @@ static gd_status first_row(csv_reader *r, int cols, char *msg)
     return GD_OK;
 }
 
-/* Room for one more row, doubling. */
+/* Room for one more row, doubling from about 64 KB of floats (a fixed count of rows would
+ * give a file of a million columns gigabytes at its first row), each size held to the
+ * memory limit: the file has proved, row by row, that it holds what is allocated. */
 static gd_status reserve_row(csv_reader *r, char *msg)
 {
     if (r->rows < r->cap)
         return GD_OK;
-    int64_t cap = r->cap ? 2 * r->cap : 1024, floats;
+    int64_t first = (1 << 14) / r->nfeat > 0 ? (1 << 14) / r->nfeat : 1;
+    int64_t cap = r->cap ? 2 * r->cap : first, floats;
+    char what[GD_MSG_MAX / 2];
+    snprintf(what, sizeof what, "%s: %lld rows of %d values", r->path, (long long)cap, r->nfeat);
     if (!gd_mul_within(cap, r->nfeat, INT64_MAX / (int64_t)sizeof(float), &floats))
-        return gd_fail(msg, GD_ERR_NO_MEMORY, "%s: too many rows", r->path);
+        return gd_fail(msg, GD_ERR_LIMIT, "%s: too many rows", r->path);
+    gd_status st = gd_check_memory(msg, what, (uint64_t)floats * sizeof(float) +
+                                                  (uint64_t)cap * sizeof(int32_t));
+    if (st)
+        return st;
     float *x = realloc(r->x, (size_t)floats * sizeof *x);
     if (x)
         r->x = x;
@@ -201,10 +210,12 @@ gd_status gd_dataset_read_csv(gd_dataset **out, const char *path, int label_colu
     csv_reader r = {.path = path, .label_column = label_column < 0 ? -1 : label_column};
     gd_status st = parse_lines(&r, f, has_header, msg);
     fclose(f);
-    if (!st)
-        st = gd_dataset_alloc(out, r.rows, &(gd_shape){.ndim = 1, .dims = {r.nfeat}}, false, msg);
-    if (!st) {
-        memcpy((*out)->features, r.x, (size_t)(r.rows * r.nfeat) * sizeof(float));
+    /* The rows read become the data set's, trimmed to size: no second copy. */
+    float *fit = st ? NULL : realloc(r.x, (size_t)(r.rows * r.nfeat) * sizeof(float));
+    r.x = fit ? fit : r.x;
+    if (!st && (st = gd_dataset_adopt(out, r.rows, &(gd_shape){.ndim = 1, .dims = {r.nfeat}},
+                                      false, r.x, msg)) == GD_OK) {
+        r.x = NULL;
         memcpy((*out)->labels, r.y, (size_t)r.rows * sizeof(int32_t));
         (*out)->num_classes = r.max_label + 1;
     }

@@ -26,6 +26,22 @@ struct gd_dataset {
 gd_status gd_dataset_alloc(gd_dataset **out, int64_t n, const gd_shape *s, bool as_pixels,
                            char *msg);
 
+/* Whether n samples of shape s (bytes with as_pixels, else floats) and their labels fit
+ * the memory limit; the message names what ("FILE: 5000000 images of 28 x 28"). */
+gd_status gd_dataset_check_memory(int64_t n, const gd_shape *s, bool as_pixels, const char *what,
+                                  char *msg);
+
+/* A data set of n samples of shape s that takes values (malloc'd: n x size bytes with
+ * as_pixels, else floats), which it frees from then on; labels 0, num_classes 1. On
+ * failure the caller still owns values. For readers that fill their buffer as the file
+ * proves it holds the data, rather than trusting its header. */
+gd_status gd_dataset_adopt(gd_dataset **out, int64_t n, const gd_shape *s, bool as_pixels,
+                           void *values, char *msg);
+
+/* ds's values as floats in *x, turning pixels into floats for good (gd_dataset_features
+ * with a status): GD_ERR_LIMIT or GD_ERR_NO_MEMORY when the floats do not fit. */
+gd_status gd_dataset_as_floats(gd_dataset *ds, float **x, char *msg);
+
 /* Samples rows[0..m) of ds as floats into x (m x sample_size): the loader's gather. */
 void gd_dataset_gather(const gd_dataset *ds, const int64_t *rows, int64_t m, float *x);
 

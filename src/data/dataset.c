@@ -42,8 +42,22 @@ static gd_status check_sizes(const gd_shape *s, int64_t n, int64_t *size, int64_
     return GD_OK;
 }
 
-gd_status gd_dataset_alloc(gd_dataset **out, int64_t n, const gd_shape *s, bool as_pixels,
-                           char *msg)
+/* What n samples of size values (bytes or floats) and their labels take. */
+static uint64_t dataset_bytes(int64_t n, int64_t total, bool as_pixels)
+{
+    return (uint64_t)total * (as_pixels ? 1 : sizeof(float)) + (uint64_t)n * sizeof(int32_t);
+}
+
+gd_status gd_dataset_check_memory(int64_t n, const gd_shape *s, bool as_pixels, const char *what,
+                                  char *msg)
+{
+    int64_t size = 0, total = 0;
+    gd_status st = check_sizes(s, n, &size, &total, msg);
+    return st ? st : gd_check_memory(msg, what, dataset_bytes(n, total, as_pixels));
+}
+
+gd_status gd_dataset_adopt(gd_dataset **out, int64_t n, const gd_shape *s, bool as_pixels,
+                           void *values, char *msg)
 {
     *out = NULL;
     int64_t size = 0, total = 0;
@@ -51,26 +65,42 @@ gd_status gd_dataset_alloc(gd_dataset **out, int64_t n, const gd_shape *s, bool 
     if (st)
         return st;
     gd_dataset *ds = calloc(1, sizeof *ds);
-    if (!ds)
-        return gd_fail(msg, GD_ERR_NO_MEMORY, "dataset: out of memory");
-    /* +1: an empty set (a zero-sized split) still gets real pointers. */
-    if (as_pixels)
-        ds->pixels = malloc((size_t)total + 1);
-    else
-        ds->features = malloc((size_t)total * sizeof(float) + 1);
-    ds->labels = calloc((size_t)n + 1, sizeof(int32_t));
-    if (!(ds->features || ds->pixels) || !ds->labels) {
-        gd_dataset_free(ds);
-        return gd_fail(msg, GD_ERR_NO_MEMORY,
-                       "dataset: out of memory for %lld samples of %lld floats", (long long)n,
-                       (long long)size);
+    /* +1: an empty set (a zero-sized split) still gets a real pointer. */
+    int32_t *labels = ds ? calloc((size_t)n + 1, sizeof(int32_t)) : NULL;
+    if (!labels) {
+        free(ds);
+        return gd_fail(msg, GD_ERR_NO_MEMORY, "dataset: out of memory for %lld labels",
+                       (long long)n);
     }
-    ds->n = n;
-    ds->shape = *s;
-    ds->sample_size = size;
-    ds->num_classes = 1;
+    *ds = (gd_dataset){.n = n, .shape = *s, .sample_size = size, .num_classes = 1,
+                       .labels = labels};
+    if (as_pixels)
+        ds->pixels = values;
+    else
+        ds->features = values;
     *out = ds;
     return GD_OK;
+}
+
+gd_status gd_dataset_alloc(gd_dataset **out, int64_t n, const gd_shape *s, bool as_pixels,
+                           char *msg)
+{
+    *out = NULL;
+    int64_t size = 0, total = 0;
+    gd_status st = check_sizes(s, n, &size, &total, msg);
+    char what[96];
+    snprintf(what, sizeof what, "a data set of %lld samples of %lld values", (long long)n,
+             (long long)size);
+    if (st || (st = gd_check_memory(msg, what, dataset_bytes(n, total, as_pixels))))
+        return st;
+    void *values = malloc((size_t)total * (as_pixels ? 1 : sizeof(float)) + 1);
+    if (!values)
+        return gd_fail(msg, GD_ERR_NO_MEMORY,
+                       "dataset: out of memory for %lld samples of %lld values", (long long)n,
+                       (long long)size);
+    if ((st = gd_dataset_adopt(out, n, s, as_pixels, values, msg)))
+        free(values);
+    return st;
 }
 
 gd_status gd_dataset_replace_features(gd_dataset *ds, int ndim, const int64_t *dims,
@@ -144,20 +174,32 @@ int gd_dataset_sample_shape(const gd_dataset *ds, int64_t dims[GD_MAX_DIMS])
 
 int64_t gd_dataset_sample_size(const gd_dataset *ds) { return ds->sample_size; }
 int gd_dataset_num_classes(const gd_dataset *ds) { return ds->num_classes; }
-/* Pixels become floats here for good: a caller that asks for the array may write it. NULL
- * when memory for the floats runs out. */
-float *gd_dataset_features(gd_dataset *ds)
+/* Pixels become floats here for good: a caller that asks for the array may write it. */
+gd_status gd_dataset_as_floats(gd_dataset *ds, float **x, char *msg)
 {
+    *x = ds->features;
     if (!ds->pixels)
-        return ds->features;
-    float *x = malloc((size_t)(ds->n * ds->sample_size) * sizeof(float) + 1);
-    if (!x)
-        return NULL;
-    gd_dataset_gather(ds, NULL, ds->n, x); /* rows NULL: every sample in order */
+        return GD_OK;
+    char what[96];
+    snprintf(what, sizeof what, "%lld samples of %lld pixels as floats", (long long)ds->n,
+             (long long)ds->sample_size);
+    gd_status st = gd_check_memory(msg, what, (uint64_t)(ds->n * ds->sample_size) * sizeof(float));
+    if (st)
+        return st;
+    if (!(*x = malloc((size_t)(ds->n * ds->sample_size) * sizeof(float) + 1)))
+        return gd_fail(msg, GD_ERR_NO_MEMORY, "dataset: out of memory for %s", what);
+    gd_dataset_gather(ds, NULL, ds->n, *x); /* rows NULL: every sample in order */
     free(ds->pixels);
     ds->pixels = NULL;
-    ds->features = x;
-    return x;
+    ds->features = *x;
+    return GD_OK;
+}
+
+float *gd_dataset_features(gd_dataset *ds)
+{
+    char scratch[GD_MSG_MAX];
+    float *x;
+    return gd_dataset_as_floats(ds, &x, scratch) ? NULL : x;
 }
 
 static void pixels_to_floats(const uint8_t *p, int64_t count, float *x)

@@ -14,7 +14,9 @@
  * a header is trusted: the dimensions are checked against overflow and against what the
  * file can hold before anything is allocated (a plain file's size exactly; a gzip file's
  * contents are at most 1032 times its size, deflate's largest expansion per the zlib
- * FAQ), and the body must then be exactly as long as the header says. */
+ * FAQ) and against the memory limit, and the body must then be exactly as long as the
+ * header says. A gzip file's body gets memory as it decompresses, so a header that claims
+ * more than the file holds costs only what it holds. */
 #include "data.h"
 
 #include <errno.h>
@@ -165,64 +167,106 @@ static gd_status idx_open(idx_file *f, const char *path, idx_role role, char *ms
     return read_header(f, S_ISREG(sb.st_mode) ? (int64_t)sb.st_size : -1, msg);
 }
 
-/* Stores len bytes of f's body that start at byte at; false at a non-finite float, whose
- * element index goes to *bad. */
-static bool store(const idx_file *f, const unsigned char *buf, int64_t at, int64_t len,
-                  gd_dataset *ds, int64_t *bad)
+/* float32 elements [from, from + count) of body, big-endian as read, become floats in
+ * place; false at a non-finite one, whose index goes to *bad. */
+static bool floats_in_place(unsigned char *body, int64_t from, int64_t count, int64_t *bad)
 {
-    if (f->role == IDX_LABELS) {
-        for (int64_t i = 0; i < len; i++)
-            ds->labels[at + i] = buf[i];
-    } else if (f->type == IDX_U8) {
-        memcpy(ds->pixels + at, buf, (size_t)len);
-    } else {
-        for (int64_t i = 0; i < len / 4; i++) {
-            uint32_t bits = be32(buf + 4 * i);
-            float v;
-            memcpy(&v, &bits, sizeof v);
-            if (!isfinite(v)) {
-                *bad = at / 4 + i;
-                return false;
-            }
-            ds->features[at / 4 + i] = v;
+    for (int64_t i = from; i < from + count; i++) {
+        uint32_t bits = be32(body + 4 * i);
+        float v;
+        memcpy(&v, &bits, sizeof v);
+        if (!isfinite(v)) {
+            *bad = i;
+            return false;
         }
+        memcpy(body + 4 * i, &v, sizeof v);
     }
     return true;
 }
 
-/* The body, in chunks (no second copy of a 47 MB file), then the end of the file. */
-static gd_status read_body(const idx_file *f, gd_dataset *ds, char *msg)
+/* Room for at least want bytes of the body in *buf (capacity *cap), doubling up to the
+ * header's size: a gzip file's body is given memory as it proves to hold it, so a header
+ * that lies costs what the file really holds, not what it claims. */
+static gd_status reserve_body(const idx_file *f, unsigned char **buf, int64_t *cap, int64_t want,
+                              char *msg)
 {
-    unsigned char buf[CHUNK];
-    const char *noun = role_noun(f->role);
-    int64_t done = 0, got, bad;
-    while (done < f->data_bytes) {
-        int64_t want = f->data_bytes - done < CHUNK ? f->data_bytes - done : CHUNK;
-        gd_status st = read_some(f, buf, want, &got, msg);
-        if (st)
-            return st;
-        if (got < want)
-            return gd_fail(msg, GD_ERR_FORMAT,
-                           "%s: truncated: expected %lld bytes of %s, found %lld", f->path,
-                           (long long)f->data_bytes, noun, (long long)(done + got));
-        if (!store(f, buf, done, got, ds, &bad))
-            return gd_fail(msg, GD_ERR_FORMAT, "%s: image %lld, pixel %lld is not finite",
-                           f->path, (long long)(bad / ds->sample_size),
-                           (long long)(bad % ds->sample_size));
-        done += got;
-    }
-    gd_status st = read_some(f, buf, 1, &got, msg);
+    if (want <= *cap)
+        return GD_OK;
+    int64_t grown = *cap * 2 > want ? *cap * 2 : want;
+    grown = grown < f->data_bytes ? grown : f->data_bytes;
+    unsigned char *b = realloc(*buf, (size_t)grown + 1); /* +1: malloc(0) may be NULL */
+    if (!b)
+        return gd_fail(msg, GD_ERR_NO_MEMORY, "%s: out of memory for %lld bytes of %s", f->path,
+                       (long long)grown, role_noun(f->role));
+    *buf = b;
+    *cap = grown;
+    return GD_OK;
+}
+
+/* Checks that nothing follows the body, and that a gzip stream ends whole. */
+static gd_status read_end(const idx_file *f, char *msg)
+{
+    unsigned char byte;
+    int64_t got;
+    gd_status st = read_some(f, &byte, 1, &got, msg);
     if (st)
         return st;
     if (got)
         return gd_fail(msg, GD_ERR_FORMAT, "%s: trailing data after the %lld bytes of %s",
-                       f->path, (long long)f->data_bytes, noun);
+                       f->path, (long long)f->data_bytes, role_noun(f->role));
     int zerr;
     gzerror(f->gz, &zerr);
     if (zerr == Z_BUF_ERROR) /* zlib's "unexpected end of file": the gzip trailer is gone */
         return gd_fail(msg, GD_ERR_FORMAT, "%s: gzip stream cut short after the %s", f->path,
-                       noun);
+                       role_noun(f->role));
     return GD_OK;
+}
+
+/* The whole body into *body (malloc'd), float32 elements as floats, then the end. A plain
+ * file's size was checked against the header, so its body gets its memory at once. */
+static gd_status read_body(const idx_file *f, unsigned char **body, char *msg)
+{
+    int64_t cap = 0, done = 0, got, bad;
+    int64_t first = gzdirect(f->gz) ? f->data_bytes : CHUNK;
+    gd_status st = reserve_body(f, body, &cap, first, msg);
+    while (!st && done < f->data_bytes) {
+        int64_t want = f->data_bytes - done < CHUNK ? f->data_bytes - done : CHUNK;
+        if ((st = reserve_body(f, body, &cap, done + want, msg)) ||
+            (st = read_some(f, *body + done, want, &got, msg)))
+            break;
+        if (got < want)
+            return gd_fail(msg, GD_ERR_FORMAT,
+                           "%s: truncated: expected %lld bytes of %s, found %lld", f->path,
+                           (long long)f->data_bytes, role_noun(f->role), (long long)(done + got));
+        /* CHUNK is a multiple of 4: a chunk holds whole floats. */
+        if (f->type == IDX_F32 && !floats_in_place(*body, done / 4, got / 4, &bad))
+            return gd_fail(msg, GD_ERR_FORMAT, "%s: image %lld, pixel %lld is not finite",
+                           f->path, (long long)(bad / (f->dims[1] * f->dims[2])),
+                           (long long)(bad % (f->dims[1] * f->dims[2])));
+        done += got;
+    }
+    return st ? st : read_end(f, msg);
+}
+
+static gd_status read_labels(const idx_file *f, gd_dataset *ds, char *msg)
+{
+    unsigned char *body = NULL;
+    gd_status st = read_body(f, &body, msg);
+    for (int64_t i = 0; !st && i < ds->n; i++)
+        ds->labels[i] = body[i];
+    free(body);
+    return st;
+}
+
+/* What the images and labels will take, checked against the memory limit before any is
+ * read; the message names the file and its header's claim. */
+static gd_status check_memory(const idx_file *img, const gd_shape *s, char *msg)
+{
+    char what[GD_MSG_MAX / 2];
+    snprintf(what, sizeof what, "%s: %lld images of %lld x %lld (as its header says)",
+             img->path, (long long)img->dims[0], (long long)img->dims[1],
+             (long long)img->dims[2]);
+    return gd_dataset_check_memory(img->dims[0], s, img->type == IDX_U8, what, msg);
 }
 
 /* Images and their labels; lab NULL: images alone, labelled 0. */
@@ -233,12 +277,17 @@ static gd_status read_pair(const idx_file *img, const idx_file *lab, gd_dataset 
         return gd_fail(msg, GD_ERR_FORMAT, "%s has %lld images but %s has %lld labels",
                        img->path, (long long)img->dims[0], lab->path, (long long)lab->dims[0]);
     gd_shape s = {.ndim = 3, .dims = {1, img->dims[1], img->dims[2]}};
-    gd_status st = gd_dataset_alloc(out, img->dims[0], &s, img->type == IDX_U8, msg);
+    unsigned char *body = NULL;
+    gd_status st = check_memory(img, &s, msg);
     if (!st)
-        st = read_body(img, *out, msg);
-    if (!st && lab)
-        st = read_body(lab, *out, msg);
+        st = read_body(img, &body, msg);
+    if (!st)
+        st = gd_dataset_adopt(out, img->dims[0], &s, img->type == IDX_U8, body, msg);
     if (st) {
+        free(body);
+        return st;
+    }
+    if (lab && (st = read_labels(lab, *out, msg))) {
         gd_dataset_free(*out);
         *out = NULL;
         return st;

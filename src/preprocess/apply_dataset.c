@@ -32,7 +32,10 @@ gd_status gd_preprocess_apply_dataset(const gd_preprocess *p, gd_dataset *ds, gd
                        gd_shape_str(&p->in, want_str, sizeof want_str));
     }
     int64_t n = gd_dataset_size(ds);
-    float *x = gd_dataset_features(ds);
+    float *x;
+    gd_status st = gd_dataset_as_floats(ds, &x, msg);
+    if (st)
+        return st;
     gd_shape out = shape_of(gd_preprocess_output_shape(p, dims), dims);
     if (gd_shape_equal(&out, &p->in))
         return gd_preprocess_apply(p, x, n, x);

@@ -4,6 +4,7 @@
  * its kind, the raw sample shape and a few named statistics; fitting computes them from
  * the training set and restoring reads them back from a model file, through the same
  * tensor plan, so the two can never disagree on names or shapes. */
+#include "../data/data.h"
 #include "transform.h"
 
 #include <math.h>
@@ -217,11 +218,13 @@ gd_status gd_preprocess_fit(gd_preprocess **out, const char *spec, double eps,
     if (status != GD_OK)
         return status;
     int64_t n = gd_dataset_size(train);
-    /* gd_dataset_features takes a mutable set; fitting only reads. */
-    const float *x = gd_dataset_features((gd_dataset *)train);
+    /* Floats from pixels change the set's storage, not its values: fitting only reads. */
+    float *x = NULL;
     if (n < 1)
         status = gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
                          "cannot fit preprocessing \"%s\" on an empty data set", p->spec);
+    else if ((status = gd_dataset_as_floats((gd_dataset *)train, &x, msg)) != GD_OK)
+        ; /* the message says what the floats would need */
     else if (is_matrix_kind(p->kind))
         status = gd_pre_fit_pca(p, x, n, eps, msg);
     else if (p->kind != GD_PRE_NONE)
