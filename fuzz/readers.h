@@ -1,0 +1,358 @@
+/* What each fuzz target does with one input, shared by the targets (fuzz/fuzz_*.c) and by
+ * tests/test_fuzz_regressions.c, so that a saved crash is replayed through exactly the
+ * code that found it. Header-only (static functions): the Makefile compiles the .c files of
+ * tests/ and nothing from fuzz/, and the targets are built by fuzz/run.sh.
+ *
+ * Readers take paths, so the bytes go to a file named for the process (the fuzzers and
+ * Criterion's forked tests never share one) under $TMPDIR, else /dev/shm, else /tmp.
+ *
+ * Inputs made of two files (IDX images and labels, two CIFAR-10 batches) are split by
+ * fuzz_split: a 4-byte big-endian length L of the first file, that file, then the second;
+ * an input whose L does not fit is one file, whole. Every fuzz_read_* returns the first
+ * status that was not GD_OK (GD_OK when every read succeeded) with its message in err,
+ * and aborts on a result that breaks the reader's contract, which libFuzzer reports as a
+ * crash. */
+#ifndef GD_FUZZ_READERS_H
+#define GD_FUZZ_READERS_H
+
+#include <gradus.h>
+
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <zlib.h>
+
+/* Small enough that a hostile header is refused at once, large enough for every seed. */
+#define FUZZ_MEMORY_LIMIT ((uint64_t)64 << 20)
+
+/* The model that checkpoints are loaded onto (fuzz/make_corpus.c saves its seeds from
+ * the same). */
+#define FUZZ_CHECKPOINT_SPEC "linear(4) bn relu dropout(0.25) linear(3)"
+#define FUZZ_CHECKPOINT_FEATURES 5
+#define FUZZ_CHECKPOINT_BATCH 4
+
+/* Sample shapes that specs are built for, and that model files without
+ * gradus.input_shape are loaded as: images and flat vectors. */
+static const int64_t fuzz_image_shape[3] = {1, 8, 8};
+static const int64_t fuzz_flat_shape[1] = {16};
+
+/* Aborts with a message: a broken contract is a finding. */
+#define FUZZ_REQUIRE(cond)                                                                \
+    do {                                                                                  \
+        if (!(cond)) {                                                                    \
+            fprintf(stderr, "%s:%d: fuzz contract broken: %s\n", __FILE__, __LINE__, #cond); \
+            abort();                                                                      \
+        }                                                                                 \
+    } while (0)
+
+static inline const char *fuzz_path(const char *name, char *buf, size_t len)
+{
+    const char *dir = getenv("TMPDIR");
+    if (!dir || !*dir)
+        dir = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
+    snprintf(buf, len, "%s/gradus-fuzz-%ld-%s", dir, (long)getpid(), name);
+    return buf;
+}
+
+static inline void fuzz_write(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    FUZZ_REQUIRE(f != NULL);
+    FUZZ_REQUIRE(len == 0 || fwrite(data, 1, len, f) == len);
+    FUZZ_REQUIRE(fclose(f) == 0);
+}
+
+typedef struct fuzz_parts {
+    int count;
+    const uint8_t *data[2];
+    size_t size[2];
+} fuzz_parts;
+
+static inline fuzz_parts fuzz_split(const uint8_t *data, size_t size)
+{
+    if (size >= 4) {
+        uint32_t first = (uint32_t)data[0] << 24 | (uint32_t)data[1] << 16 |
+                         (uint32_t)data[2] << 8 | data[3];
+        if (first <= size - 4)
+            return (fuzz_parts){2, {data + 4, data + 4 + first}, {first, size - 4 - first}};
+    }
+    return (fuzz_parts){1, {data, NULL}, {size, 0}};
+}
+
+/* ----------------------------------------------------------------- data sets */
+
+/* What every data set a reader returns must satisfy. */
+static inline void fuzz_check_dataset(gd_dataset *ds)
+{
+    int64_t dims[GD_MAX_DIMS], n = gd_dataset_size(ds), per = 1;
+    int ndim = gd_dataset_sample_shape(ds, dims), classes = gd_dataset_num_classes(ds);
+    FUZZ_REQUIRE(ndim >= 1 && ndim < GD_MAX_DIMS && n >= 1);
+    for (int i = 0; i < ndim; i++) {
+        FUZZ_REQUIRE(dims[i] >= 1);
+        per *= dims[i];
+    }
+    FUZZ_REQUIRE(per == gd_dataset_sample_size(ds));
+    FUZZ_REQUIRE(classes >= 1 && classes <= 256);
+    const int32_t *labels = gd_dataset_labels(ds);
+    for (int64_t i = 0; i < n; i++)
+        FUZZ_REQUIRE(labels[i] >= 0 && labels[i] < classes);
+    const float *x = gd_dataset_features(ds);
+    FUZZ_REQUIRE(x != NULL);
+    for (int64_t i = 0; i < n * per; i++)
+        FUZZ_REQUIRE(isfinite(x[i]));
+}
+
+/* A reader's result: a data set exactly when GD_OK, a message when not. */
+static inline gd_status fuzz_dataset_result(gd_status st, gd_dataset *ds, const gd_error *err)
+{
+    if (st == GD_OK)
+        fuzz_check_dataset(ds);
+    else
+        FUZZ_REQUIRE(ds == NULL && err->message[0] != '\0');
+    gd_dataset_free(ds);
+    return st;
+}
+
+/* Keeps the first failure of several reads, with its message, in *first and err. */
+static inline void fuzz_keep(gd_status *first, gd_error *err, gd_status st, const gd_error *e)
+{
+    if (*first == GD_OK && st != GD_OK) {
+        *first = st;
+        *err = *e;
+    }
+}
+
+/* IDX images (part 1) and labels (part 2, when there is one). */
+static inline gd_status fuzz_read_idx_files(const fuzz_parts *p, const char *suffix, gd_error *err)
+{
+    char images[256], labels[256], name[32];
+    snprintf(name, sizeof name, "images%s", suffix);
+    fuzz_path(name, images, sizeof images);
+    snprintf(name, sizeof name, "labels%s", suffix);
+    fuzz_path(name, labels, sizeof labels);
+    gd_dataset *ds = NULL;
+    gd_status st = gd_dataset_read_idx(&ds, images, p->count == 2 ? labels : NULL, err);
+    st = fuzz_dataset_result(st, ds, err);
+    unlink(images);
+    if (p->count == 2)
+        unlink(labels);
+    return st;
+}
+
+static inline gd_status fuzz_read_idx(const uint8_t *data, size_t size, gd_error *err)
+{
+    fuzz_parts p = fuzz_split(data, size);
+    char path[256];
+    fuzz_write(fuzz_path("images", path, sizeof path), p.data[0], p.size[0]);
+    if (p.count == 2)
+        fuzz_write(fuzz_path("labels", path, sizeof path), p.data[1], p.size[1]);
+    return fuzz_read_idx_files(&p, "", err);
+}
+
+/* A part that is already gzip (it starts with the magic 1f 8b) is written as it is, so
+ * that the fuzzer can corrupt the stream itself; any other part is compressed here, so
+ * that mutations reach the IDX header and body behind the decompression. */
+static inline void fuzz_write_gzip(const char *path, const uint8_t *data, size_t size)
+{
+    if (size >= 2 && data[0] == 0x1f && data[1] == 0x8b) {
+        fuzz_write(path, data, size);
+        return;
+    }
+    z_stream z = {0};
+    FUZZ_REQUIRE(deflateInit2(&z, Z_BEST_SPEED, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+    uLong cap = deflateBound(&z, (uLong)size);
+    unsigned char *out = malloc(cap);
+    FUZZ_REQUIRE(out != NULL);
+    z.next_in = (Bytef *)(uintptr_t)data;
+    z.avail_in = (uInt)size;
+    z.next_out = out;
+    z.avail_out = (uInt)cap;
+    FUZZ_REQUIRE(deflate(&z, Z_FINISH) == Z_STREAM_END);
+    fuzz_write(path, out, z.total_out);
+    deflateEnd(&z);
+    free(out);
+}
+
+static inline gd_status fuzz_read_idx_gz(const uint8_t *data, size_t size, gd_error *err)
+{
+    fuzz_parts p = fuzz_split(data, size);
+    char path[256];
+    fuzz_write_gzip(fuzz_path("images.gz", path, sizeof path), p.data[0], p.size[0]);
+    if (p.count == 2)
+        fuzz_write_gzip(fuzz_path("labels.gz", path, sizeof path), p.data[1], p.size[1]);
+    return fuzz_read_idx_files(&p, ".gz", err);
+}
+
+/* The whole input as one CSV file, read with the label first, with none and a header,
+ * and with the label third. */
+static inline gd_status fuzz_read_csv(const uint8_t *data, size_t size, gd_error *err)
+{
+    char path[256];
+    fuzz_write(fuzz_path("data.csv", path, sizeof path), data, size);
+    static const struct { int label_column; bool header; } modes[] = {{0, false}, {-1, true}, {2, false}};
+    gd_status first = GD_OK;
+    for (size_t i = 0; i < sizeof modes / sizeof modes[0]; i++) {
+        gd_dataset *ds = NULL;
+        gd_error e;
+        gd_status st = gd_dataset_read_csv(&ds, path, modes[i].label_column, modes[i].header, &e);
+        fuzz_keep(&first, err, fuzz_dataset_result(st, ds, &e), &e);
+    }
+    unlink(path);
+    return first;
+}
+
+/* One or two CIFAR-10 batch files, read as one set. */
+static inline gd_status fuzz_read_cifar10(const uint8_t *data, size_t size, gd_error *err)
+{
+    fuzz_parts p = fuzz_split(data, size);
+    char a[256], b[256];
+    const char *paths[2] = {fuzz_path("batch1.bin", a, sizeof a), fuzz_path("batch2.bin", b, sizeof b)};
+    for (int i = 0; i < p.count; i++)
+        fuzz_write(paths[i], p.data[i], p.size[i]);
+    gd_dataset *ds = NULL;
+    gd_status st = gd_dataset_read_cifar10(&ds, paths, p.count, err);
+    st = fuzz_dataset_result(st, ds, err);
+    for (int i = 0; i < p.count; i++)
+        unlink(paths[i]);
+    return st;
+}
+
+/* -------------------------------------------------------------------- models */
+
+/* What every built model must satisfy; a small one also runs forward and backward on a
+ * batch of 2 (shapes a builder got wrong show there as out-of-bounds accesses). */
+static inline void fuzz_check_model(gd_model *m, bool run)
+{
+    int64_t in[GD_MAX_DIMS], out[GD_MAX_DIMS], per = 1;
+    int ndim = gd_model_input_shape(m, in);
+    FUZZ_REQUIRE(ndim >= 1 && ndim < GD_MAX_DIMS);
+    FUZZ_REQUIRE(gd_model_output_shape(m, out) >= 1);
+    for (int i = 0; i < ndim; i++)
+        per *= in[i];
+    gd_tensor params = gd_model_parameters_flat(m);
+    int64_t batch = gd_model_max_batch(m) < 2 ? gd_model_max_batch(m) : 2;
+    if (!run || per > 4096 || gd_tensor_numel(&params) > 20000)
+        return;
+    float *x = calloc((size_t)(batch * per), sizeof *x);
+    FUZZ_REQUIRE(x != NULL);
+    for (int64_t i = 0; i < batch * per; i++)
+        x[i] = (float)(i % 7) - 3.0f;
+    int64_t dims[GD_MAX_DIMS] = {batch};
+    memcpy(dims + 1, in, (size_t)ndim * sizeof *in);
+    gd_tensor input = gd_tensor_view(x, ndim + 1, dims);
+    gd_status st = gd_model_forward(m, &input);
+    if (st == GD_OK) {
+        gd_tensor *g = gd_model_output_grad(m);
+        for (int64_t i = 0; i < gd_tensor_numel(g); i++)
+            g->data[i] = 1.0f;
+        st = gd_model_backward(m);
+    }
+    FUZZ_REQUIRE(st == GD_OK || gd_model_error(m)[0] != '\0');
+    free(x);
+}
+
+/* Builds spec text (NUL-terminated here) for images and for flat samples. */
+static inline gd_status fuzz_read_spec(const uint8_t *data, size_t size, gd_error *err)
+{
+    char *text = malloc(size + 1);
+    FUZZ_REQUIRE(text != NULL);
+    memcpy(text, data, size);
+    text[size] = '\0';
+    const struct { int ndim; const int64_t *dims; } shapes[] = {{3, fuzz_image_shape}, {1, fuzz_flat_shape}};
+    gd_status first = GD_OK;
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        gd_model *m = NULL;
+        gd_error e;
+        gd_status st = gd_model_from_spec(&m, text, 1, shapes[i].ndim, shapes[i].dims, 2, &e);
+        if (st == GD_OK) {
+            FUZZ_REQUIRE(m != NULL && gd_model_spec(m) && strcmp(gd_model_spec(m), text) == 0);
+            fuzz_check_model(m, true);
+        } else {
+            FUZZ_REQUIRE(m == NULL && e.message[0] != '\0');
+        }
+        gd_model_free(m);
+        fuzz_keep(&first, err, st, &e);
+    }
+    free(text);
+    return first;
+}
+
+static inline gd_status fuzz_model_result(gd_status st, gd_model *m, gd_preprocess *pre,
+                                          const gd_error *err)
+{
+    if (st == GD_OK) {
+        FUZZ_REQUIRE(m != NULL);
+        fuzz_check_model(m, false);
+    } else {
+        FUZZ_REQUIRE(m == NULL && pre == NULL && err->message[0] != '\0');
+    }
+    gd_model_free(m);
+    gd_preprocess_free(pre);
+    return st;
+}
+
+/* The input as a model file: loaded with its preprocessing, and loaded for images. */
+static inline gd_status fuzz_read_model(const uint8_t *data, size_t size, gd_error *err)
+{
+    char path[256];
+    fuzz_write(fuzz_path("model.safetensors", path, sizeof path), data, size);
+    gd_model *m = NULL;
+    gd_preprocess *pre = NULL;
+    gd_error e;
+    gd_status first = GD_OK, st = gd_model_load(&m, &pre, path, 2, &e);
+    fuzz_keep(&first, err, fuzz_model_result(st, m, pre, &e), &e);
+    m = NULL;
+    st = gd_model_load_as(&m, NULL, path, 3, fuzz_image_shape, 2, &e);
+    fuzz_keep(&first, err, fuzz_model_result(st, m, NULL, &e), &e);
+    unlink(path);
+    return first;
+}
+
+/* The model and the optimisers (Adam: two state tensors; SGD with momentum: one) that
+ * checkpoints are loaded onto; built once per process. */
+typedef struct fuzz_run {
+    gd_model *m;
+    gd_optimizer *opt[2];
+} fuzz_run;
+
+static inline fuzz_run *fuzz_checkpoint_run(void)
+{
+    static fuzz_run run;
+    if (run.m)
+        return &run;
+    gd_error err;
+    gd_status st = gd_model_from_spec(&run.m, FUZZ_CHECKPOINT_SPEC, 1, 1,
+                                      (int64_t[]){FUZZ_CHECKPOINT_FEATURES}, FUZZ_CHECKPOINT_BATCH, &err);
+    FUZZ_REQUIRE(st == GD_OK);
+    gd_optim_config adam = gd_optim_defaults(GD_OPTIM_ADAM), sgd = gd_optim_defaults(GD_OPTIM_SGD);
+    sgd.momentum = 0.9;
+    FUZZ_REQUIRE(gd_optim_create(&run.opt[0], run.m, &adam) == GD_OK);
+    FUZZ_REQUIRE(gd_optim_create(&run.opt[1], run.m, &sgd) == GD_OK);
+    return &run;
+}
+
+/* The input as a checkpoint, loaded onto the Adam run and onto the SGD one. */
+static inline gd_status fuzz_read_checkpoint(const uint8_t *data, size_t size, gd_error *err)
+{
+    fuzz_run *run = fuzz_checkpoint_run();
+    char path[256], state[64];
+    fuzz_write(fuzz_path("checkpoint.safetensors", path, sizeof path), data, size);
+    gd_status first = GD_OK;
+    for (int i = 0; i < 2; i++) {
+        int64_t epoch = -1;
+        gd_error e;
+        gd_status st = gd_checkpoint_load(run->m, run->opt[i], &epoch, state, sizeof state, path, &e);
+        if (st == GD_OK)
+            FUZZ_REQUIRE(memchr(state, '\0', sizeof state) != NULL);
+        else
+            FUZZ_REQUIRE(e.message[0] != '\0');
+        fuzz_keep(&first, err, st, &e);
+    }
+    unlink(path);
+    return first;
+}
+
+#endif
