@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "alloc_watch.h"
 #include "scratch.h"
 
 TestSuite(checkpoint, .init = scratch_make, .fini = scratch_remove);
@@ -363,6 +364,38 @@ Test(checkpoint, a_refused_checkpoint_changes_nothing)
     gd_rng_get_state(gd_model_rng(m), rng_after);
     cr_expect_arr_eq(rng_after, rng_before, sizeof rng_before);
     cr_expect_eq(gd_optim_step_count(opt), 0);
+    gd_optim_free(opt);
+    gd_model_free(m);
+}
+
+/* A checkpoint holds the parameters and Adam's two moments: written from where they lie,
+ * with no buffer the size of the file (which once doubled a large model's memory). */
+Test(checkpoint, saving_makes_no_copy_of_the_tensors)
+{
+    gd_model *m = from_spec("linear(2000) linear(3)", 1);
+    gd_optimizer *opt = optimizer(m, adam());
+    train(m, opt, 0, 1);
+    gd_error err;
+    alloc_watch_start();
+    gd_status st = gd_checkpoint_save(m, opt, NULL, 1, "{}", scratch_path("big.ckpt"), &err);
+    alloc_watch_stop();
+    cr_assert_eq(st, GD_OK, "%s", err.message);
+    size_t weight = 2000 * FEATURES * sizeof(float);
+    cr_expect_lt(alloc_watch_largest(), weight, "largest allocation %zu bytes, weight %zu",
+                 alloc_watch_largest(), weight);
+    gd_optim_free(opt);
+    gd_model_free(m);
+}
+
+Test(checkpoint, optimizer_state_beyond_the_memory_limit_is_refused)
+{
+    gd_model *m = from_spec("linear(2000) linear(3)", 1);
+    gd_set_memory_limit(100000); /* Adam's moments of 20003 parameters take 160 KB */
+    gd_optim_config cfg = adam();
+    gd_optimizer *opt;
+    cr_assert_eq(gd_optim_create(&opt, m, &cfg), GD_ERR_LIMIT);
+    cr_expect(strstr(gd_optim_error(opt), "Adam: 2 state tensors of 20003 floats"), "%s", gd_optim_error(opt));
+    cr_expect(strstr(gd_optim_error(opt), "beyond the memory limit"), "%s", gd_optim_error(opt));
     gd_optim_free(opt);
     gd_model_free(m);
 }

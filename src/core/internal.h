@@ -59,6 +59,17 @@ bool gd_size_mul(size_t *out, size_t a, size_t b);
 bool gd_size_add(size_t *out, size_t a, size_t b);
 bool gd_i64_mul(int64_t *out, int64_t a, int64_t b);
 
+/* A piece of a file being written: len bytes at data. */
+typedef struct gd_span {
+    const void *data;
+    size_t len;
+} gd_span;
+
+/* gd_write_file_atomic for a file made of n pieces, written one after another, so that a
+ * writer need not first copy them into one buffer (a checkpoint holds the model three
+ * times over). The message (GD_MSG_MAX bytes) names path. */
+gd_status gd_write_spans_atomic(const char *path, const gd_span *spans, size_t n, char *msg);
+
 /* GD_OK when bytes fit gd_get_memory_limit(); else GD_ERR_LIMIT with "WHAT would need
  * 3.8 GB, beyond the memory limit of 12.0 GB" in msg (GD_MSG_MAX bytes). Call it before
  * allocating anything whose size a file or a spec decides. */

@@ -66,14 +66,22 @@ static void sync_folder(const char *path, char *tmp, size_t tmp_len)
     }
 }
 
-static gd_status write_through(const char *path, char *tmp, size_t tmp_len, const void *data,
-                               size_t len, char *msg)
+static bool write_spans(int fd, const gd_span *spans, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!write_all(fd, spans[i].data, spans[i].len))
+            return false;
+    return true;
+}
+
+static gd_status write_through(const char *path, char *tmp, size_t tmp_len, const gd_span *spans,
+                               size_t n, char *msg)
 {
     int fd = create_temp(path, tmp, tmp_len);
     if (fd < 0)
         return io_fail(msg, "cannot create a temporary file beside it", path);
     gd_status st = GD_OK;
-    if (!write_all(fd, data, len))
+    if (!write_spans(fd, spans, n))
         st = io_fail(msg, "write failed", path);
     else if (fsync(fd) != 0)
         st = io_fail(msg, "flush to disk failed", path);
@@ -89,17 +97,24 @@ static gd_status write_through(const char *path, char *tmp, size_t tmp_len, cons
     return GD_OK;
 }
 
-gd_status gd_write_file_atomic(const char *path, const void *data, size_t len, gd_error *err)
+gd_status gd_write_spans_atomic(const char *path, const gd_span *spans, size_t n, char *msg)
 {
-    char local[GD_MSG_MAX];
-    char *msg = err ? err->message : local;
-    if (!path || !*path || (!data && len > 0))
-        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "write: %s", path && *path ? "no data" : "no path");
+    if (!path || !*path)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "write: no path");
+    for (size_t i = 0; i < n; i++)
+        if (!spans[i].data && spans[i].len > 0)
+            return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "write: %s: no data", path);
     size_t tmp_len = strlen(path) + 64;
     char *tmp = malloc(tmp_len);
     if (!tmp)
         return gd_fail(msg, GD_ERR_NO_MEMORY, "%s: out of memory for a temporary name", path);
-    gd_status st = write_through(path, tmp, tmp_len, data, len, msg);
+    gd_status st = write_through(path, tmp, tmp_len, spans, n, msg);
     free(tmp);
     return st;
+}
+
+gd_status gd_write_file_atomic(const char *path, const void *data, size_t len, gd_error *err)
+{
+    char local[GD_MSG_MAX];
+    return gd_write_spans_atomic(path, &(gd_span){data, len}, 1, err ? err->message : local);
 }

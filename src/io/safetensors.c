@@ -128,42 +128,43 @@ static void put_le64(unsigned char *p, uint64_t v)
         p[i] = (unsigned char)(v >> (8 * i));
 }
 
-/* The 8-byte length, the JSON padded with spaces to a multiple of 8, then the data. */
-static unsigned char *serialise(gd_st_writer *w, const char *json, size_t *total)
+/* The 8-byte length and the JSON padded with spaces to a multiple of 8 (malloc'd). */
+static unsigned char *header_bytes(const char *json, size_t *len)
 {
     size_t json_len = strlen(json), header_len = (json_len + 7) / 8 * 8;
-    *total = 8 + header_len + (size_t)w->offset;
-    unsigned char *buf = malloc(*total);
+    unsigned char *buf = malloc(8 + header_len);
     if (!buf)
         return NULL;
     put_le64(buf, header_len);
     memcpy(buf + 8, json, json_len);
     memset(buf + 8 + json_len, ' ', header_len - json_len);
-    unsigned char *at = buf + 8 + header_len;
-    for (size_t i = 0; i < w->nitems; i++) {
-        if (w->items[i].bytes)
-            memcpy(at, w->items[i].data, (size_t)w->items[i].bytes);
-        at += w->items[i].bytes;
-    }
+    *len = 8 + header_len;
     return buf;
 }
 
+/* The header, then each tensor from where it lies: the file is written without a copy of
+ * its data, which for a checkpoint is the model's parameters and optimiser state. */
 gd_status gd_st_write(gd_st_writer *w, const char *path)
 {
     if (w->status != GD_OK)
         return w->status;
     char *json = cJSON_PrintUnformatted(w->header);
-    size_t total = 0;
-    unsigned char *buf = json ? serialise(w, json, &total) : NULL;
+    size_t header_len = 0;
+    unsigned char *header = json ? header_bytes(json, &header_len) : NULL;
+    gd_span *spans = header ? malloc((w->nitems + 1) * sizeof *spans) : NULL;
     free(json);
-    if (!buf)
-        return gd_fail(w->msg, GD_ERR_NO_MEMORY, "%s: out of memory for %llu bytes of tensors", path,
-                       (unsigned long long)w->offset);
-    gd_error err;
-    gd_status st = gd_write_file_atomic(path, buf, total, &err);
-    free(buf);
-    if (st != GD_OK)
-        snprintf(w->msg, GD_MSG_MAX, "%s", err.message);
+    gd_status st = GD_OK;
+    if (!spans) {
+        st = gd_fail(w->msg, GD_ERR_NO_MEMORY, "%s: out of memory for the header of %zu tensors",
+                     path, w->nitems);
+    } else {
+        spans[0] = (gd_span){header, header_len};
+        for (size_t i = 0; i < w->nitems; i++)
+            spans[i + 1] = (gd_span){w->items[i].data, (size_t)w->items[i].bytes};
+        st = gd_write_spans_atomic(path, spans, w->nitems + 1, w->msg);
+    }
+    free(spans);
+    free(header);
     return st;
 }
 

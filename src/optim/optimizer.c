@@ -3,6 +3,7 @@
 #include "optim.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 /* Each state tensor starts on a 64-byte boundary of the block, as the arena's pieces do. */
@@ -71,6 +72,14 @@ static gd_status alloc_state(gd_optimizer *opt)
     size_t stride = ((size_t)opt->n + GD_STATE_ALIGN_FLOATS - 1) / GD_STATE_ALIGN_FLOATS *
                     GD_STATE_ALIGN_FLOATS;
     if (count > 0 && stride > 0) {
+        /* Adam's two moments double a model's memory: a model that just fitted the limit
+         * may not fit it with them. */
+        char what[96];
+        snprintf(what, sizeof what, "%s: %d state tensors of %lld floats", opt->ops->name, count,
+                 (long long)opt->n);
+        gd_status st = gd_check_memory(opt->msg, what, (uint64_t)count * stride * sizeof(float));
+        if (st != GD_OK)
+            return st;
         opt->block = gd_alloc_aligned((size_t)count * stride * sizeof(float));
         if (!opt->block)
             return gd_fail(opt->msg, GD_ERR_NO_MEMORY,
