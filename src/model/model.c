@@ -524,7 +524,10 @@ void gd_model_set_input_grad(gd_model *m, bool wanted)
     m->input_grad_wanted = wanted;
     if (m->built) {
         size_t floats;
-        gd_model_plan(m, &floats); /* same sizes as before: re-binds pointers only */
+        /* The input gradient's buffer is planned whether wanted or not, and the layers'
+         * scratch was fixed at build (conv2d's slots), so this re-plan only re-binds
+         * pointers within the same block: a larger plan would overrun it. */
+        gd_model_plan(m, &floats);
         assert(floats == m->activation_floats);
     }
 }

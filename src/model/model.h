@@ -62,7 +62,9 @@ gd_status gd_model_from_spec_checked(gd_model **out, const char *spec, uint64_t 
  * does not parse, whose build then says why. */
 bool gd_spec_starts_with_linear(const char *spec);
 
-/* Plans the activations over m->activations (NULL: only measure); returns floats used. */
+/* Plans the activations over m->activations (NULL: only measure) and stores the floats
+ * the plan uses in *floats; a plan depends only on what the build fixed, so every plan of
+ * a built model uses the same number. */
 gd_status gd_model_plan(gd_model *m, size_t *floats);
 
 #endif
