@@ -1,8 +1,11 @@
 /* Flags of `gradus train`, their defaults, and config.json. */
 #include "train_config.h"
 
+#include <errno.h>
+#include <float.h>
 #include <getopt.h>
 #include <limits.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -164,6 +167,18 @@ static int set_count(const char *flag, const char *v, int64_t min, int64_t *out)
     return EXIT_OK;
 }
 
+/* A count that must fit an int (a column, a padding, a thread count). */
+static int set_int(const char *flag, const char *v, int *out)
+{
+    int64_t n = 0;
+    int rc = set_count(flag, v, 0, &n);
+    if (rc == EXIT_OK && n > INT_MAX)
+        return bad_value(flag, v, "a non-negative integer that fits an int");
+    if (rc == EXIT_OK)
+        *out = (int)n;
+    return rc;
+}
+
 static int set_real(const char *flag, const char *v, double *out)
 {
     if (!parse_double(v, out) || *out < 0)
@@ -180,25 +195,17 @@ static int set_probability(const char *flag, const char *v, double *out)
 
 static int apply_option(train_config *c, int opt, const char *v)
 {
-    int64_t n;
+    int64_t n = 0;
     int rc;
     switch (opt) {
     case OPT_DATA: set_text(&c->data, v); return EXIT_OK;
-    case OPT_LABEL_COLUMN:
-        rc = set_count("label-column", v, 0, &n);
-        c->label_column = (int)n;
-        return rc;
+    case OPT_LABEL_COLUMN: return set_int("label-column", v, &c->label_column);
     case OPT_CSV_HEADER: c->csv_header = true; return EXIT_OK;
     case OPT_LIMIT: return set_count("limit", v, 1, &c->limit);
     case OPT_VAL_SIZE: return set_count("val-size", v, 0, &c->val_size);
     case OPT_PREPROCESS: set_text(&c->preprocess, v); return EXIT_OK;
     case OPT_PREPROCESS_EPS: return set_real("preprocess-eps", v, &c->preprocess_eps);
-    case OPT_CROP_PADDING:
-        rc = set_count("crop-padding", v, 0, &n);
-        if (rc == EXIT_OK && n > INT_MAX)
-            return bad_value("crop-padding", v, "a padding that fits an int");
-        c->crop_padding = (int)n;
-        return rc;
+    case OPT_CROP_PADDING: return set_int("crop-padding", v, &c->crop_padding);
     case OPT_HFLIP: c->hflip = true; return EXIT_OK;
     case OPT_RANDOM_ERASING: return set_probability("random-erasing", v, &c->random_erasing);
     case OPT_MODEL: return read_spec(c, v);
@@ -217,11 +224,7 @@ static int apply_option(train_config *c, int opt, const char *v)
         rc = set_count("seed", v, 0, &n);
         c->seed = (uint64_t)n;
         return rc;
-    case OPT_THREADS:
-        rc = set_count("threads", v, 0, &n);
-        c->threads = (int)n;
-        c->threads_given = true;
-        return rc;
+    case OPT_THREADS: c->threads_given = true; return set_int("threads", v, &c->threads);
     case OPT_OUT: set_text(&c->out, v); return EXIT_OK;
     case OPT_RESUME: set_text(&c->resume, v); return EXIT_OK;
     }
@@ -284,42 +287,123 @@ cJSON *train_config_json(const train_config *c)
     return j;
 }
 
-static bool take_text(const cJSON *j, const char *key, char **field)
+/* config.json is read with the flags' checks: a file edited by hand (or by anyone) must
+ * not hold what no command line can give, such as a batch size of 0 or 1e300, whose
+ * conversion to an integer is undefined. The first bad key is kept for the message. */
+typedef struct json_reader {
+    cJSON *j;
+    const char *bad, *want;
+} json_reader;
+
+static bool reject(json_reader *r, const char *key, const char *want)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    if (!r->bad)
+        r->bad = key, r->want = want;
+    return false;
+}
+
+static bool take_text(json_reader *r, const char *key, char **field)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->j, key);
     if (!cJSON_IsString(v))
-        return false;
+        return reject(r, key, "a string");
     set_text(field, v->valuestring);
     return true;
 }
 
-static bool take_number(const cJSON *j, const char *key, double *out)
+/* cJSON reads 1e999 as infinity, hence the test. */
+static bool take_real(json_reader *r, const char *key, double max, const char *want, double *out)
 {
-    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
-    if (!cJSON_IsNumber(v))
-        return false;
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->j, key);
+    if (!cJSON_IsNumber(v) || !(v->valuedouble >= 0 && v->valuedouble <= max))
+        return reject(r, key, want);
     *out = v->valuedouble;
     return true;
 }
 
-static bool take_count(const cJSON *j, const char *key, int64_t *out)
+static bool take_number(json_reader *r, const char *key, double *out)
 {
-    double d;
-    if (!take_number(j, key, &d))
-        return false;
+    return take_real(r, key, DBL_MAX, "a non-negative number", out);
+}
+
+/* JSON numbers are doubles: integers up to 2^53 are exact, and nothing larger converts
+ * to int64_t safely. */
+#define JSON_INT_MAX 9007199254740992.0
+
+static bool take_count(json_reader *r, const char *key, int64_t min, double max, int64_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->j, key);
+    double d = cJSON_IsNumber(v) ? v->valuedouble : NAN;
+    if (!(d >= (double)min && d <= max && d == floor(d)))
+        return reject(r, key, min > 0 ? "a positive integer" : "a non-negative integer");
     *out = (int64_t)d;
     return true;
 }
 
-/* Augmentation came after the first config.json files: a config without it ran without. */
-static void load_augmentation(train_config *c, const cJSON *j)
+static bool take_int(json_reader *r, const char *key, int *out)
 {
-    double padding = 0;
-    take_number(j, "crop_padding", &padding);
-    c->crop_padding = (int)padding;
-    c->hflip = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "hflip"));
+    int64_t n;
+    if (!take_count(r, key, 0, INT_MAX, &n))
+        return false;
+    *out = (int)n;
+    return true;
+}
+
+/* The seed is text: a uint64_t does not survive a JSON number. */
+static bool take_seed(json_reader *r, uint64_t *out)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(r->j, "seed");
+    const char *text = cJSON_GetStringValue(v);
+    char *end = NULL;
+    errno = 0;
+    unsigned long long seed = text && text[0] >= '0' && text[0] <= '9' ? strtoull(text, &end, 10) : 0;
+    if (!end || *end || errno)
+        return reject(r, "seed", "an unsigned integer as a string");
+    *out = seed;
+    return true;
+}
+
+/* Augmentation came after the first config.json files: a config without it ran without. */
+static bool load_augmentation(json_reader *r, train_config *c)
+{
+    c->crop_padding = 0;
+    c->hflip = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r->j, "hflip"));
     c->random_erasing = 0;
-    take_number(j, "random_erasing", &c->random_erasing);
+    bool ok = true;
+    if (cJSON_GetObjectItemCaseSensitive(r->j, "crop_padding"))
+        ok = take_int(r, "crop_padding", &c->crop_padding);
+    if (ok && cJSON_GetObjectItemCaseSensitive(r->j, "random_erasing"))
+        ok = take_real(r, "random_erasing", 1, "a probability in [0, 1]", &c->random_erasing);
+    return ok;
+}
+
+/* Every setting of config.json into c, but the thread count and epochs given as flags. */
+static bool load_settings(json_reader *r, train_config *c)
+{
+    int64_t epochs;
+    int threads;
+    bool ok = take_text(r, "model", &c->model) && take_text(r, "optim", &c->optim) &&
+              take_text(r, "schedule", &c->schedule) && take_text(r, "preprocess", &c->preprocess) &&
+              take_seed(r, &c->seed) && take_text(r, "data", &c->data) &&
+              take_int(r, "label_column", &c->label_column) && take_number(r, "lr", &c->lr) &&
+              take_number(r, "preprocess_eps", &c->preprocess_eps) &&
+              take_number(r, "momentum", &c->momentum) && take_number(r, "weight_decay", &c->weight_decay) &&
+              take_number(r, "label_smoothing", &c->label_smoothing) &&
+              take_number(r, "clip_norm", &c->clip_norm) &&
+              take_count(r, "warmup", 0, JSON_INT_MAX, &c->warmup) &&
+              take_count(r, "epochs", 1, JSON_INT_MAX, &epochs) &&
+              take_count(r, "batch_size", 1, JSON_INT_MAX, &c->batch_size) &&
+              take_count(r, "val_size", 0, JSON_INT_MAX, &c->val_size) &&
+              /* 0 is the default, all of them; --limit itself must be positive */
+              take_count(r, "limit", 0, JSON_INT_MAX, &c->limit) &&
+              take_count(r, "patience", 0, JSON_INT_MAX, &c->patience) &&
+              take_int(r, "threads", &threads) && load_augmentation(r, c);
+    if (!ok)
+        return false;
+    c->epochs = c->epochs_given ? c->epochs : epochs;
+    c->threads = c->threads_given ? c->threads : threads;
+    c->csv_header = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(r->j, "csv_header"));
+    return true;
 }
 
 data_source train_config_data(const train_config *c)
@@ -334,34 +418,17 @@ int train_config_load(train_config *c, const char *run_dir)
     char *text = read_text(path, "--resume (is it a gradus run folder?)");
     if (!text)
         return EXIT_USAGE;
-    cJSON *j = cJSON_Parse(text);
+    json_reader r = {.j = cJSON_Parse(text)};
     free(text);
-    int64_t threads = c->threads, epochs = c->epochs;
-    char *seed = NULL;
-    double label_column = 0;
-    int64_t ints[6];
-    bool ok = j && take_text(j, "model", &c->model) && take_text(j, "optim", &c->optim) &&
-              take_text(j, "schedule", &c->schedule) && take_text(j, "preprocess", &c->preprocess) &&
-              take_text(j, "seed", &seed) && take_text(j, "data", &c->data) &&
-              take_number(j, "label_column", &label_column) && take_number(j, "lr", &c->lr) && take_number(j, "preprocess_eps", &c->preprocess_eps) &&
-              take_number(j, "momentum", &c->momentum) && take_number(j, "weight_decay", &c->weight_decay) &&
-              take_number(j, "label_smoothing", &c->label_smoothing) &&
-              take_number(j, "clip_norm", &c->clip_norm) && take_count(j, "warmup", &ints[0]) &&
-              take_count(j, "epochs", &ints[1]) && take_count(j, "batch_size", &ints[2]) &&
-              take_count(j, "val_size", &ints[3]) && take_count(j, "limit", &ints[4]) &&
-              take_count(j, "patience", &ints[5]) && take_count(j, "threads", &threads);
-    if (ok) {
-        c->warmup = ints[0], c->epochs = c->epochs_given ? epochs : ints[1];
-        c->batch_size = ints[2], c->val_size = ints[3], c->limit = ints[4], c->patience = ints[5];
-        c->threads = c->threads_given ? c->threads : (int)threads;
-        c->seed = strtoull(seed, NULL, 10);
-        c->label_column = (int)label_column;
-        c->csv_header = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(j, "csv_header"));
-        load_augmentation(c, j);
+    if (!cJSON_IsObject(r.j)) {
+        cJSON_Delete(r.j);
+        return fail(EXIT_BAD_DATA, "train", "%s: not a valid gradus config (not a JSON object)", path);
     }
-    free(seed);
-    cJSON_Delete(j);
-    return ok ? EXIT_OK : fail(EXIT_BAD_DATA, "train", "%s: not a valid gradus config (a field is missing or of the wrong type)", path);
+    bool ok = load_settings(&r, c);
+    cJSON_Delete(r.j);
+    return ok ? EXIT_OK
+              : fail(EXIT_BAD_DATA, "train", "%s: not a valid gradus config: %s must be %s", path,
+                     r.bad, r.want);
 }
 
 void train_config_free(train_config *c)

@@ -334,23 +334,31 @@ static inline fuzz_run *fuzz_checkpoint_run(void)
     return &run;
 }
 
-/* The input as a checkpoint, loaded onto the Adam run and onto the SGD one. */
+/* The input as a checkpoint, loaded onto the Adam run and onto the SGD one; a refused
+ * one must leave the parameters as they were ("everything is checked before anything
+ * changes"). */
 static inline gd_status fuzz_read_checkpoint(const uint8_t *data, size_t size, gd_error *err)
 {
     fuzz_run *run = fuzz_checkpoint_run();
     char path[256], state[64];
     fuzz_write(fuzz_path("checkpoint.safetensors", path, sizeof path), data, size);
+    gd_tensor params = gd_model_parameters_flat(run->m);
+    size_t bytes = (size_t)gd_tensor_numel(&params) * sizeof(float);
+    float *before = malloc(bytes);
+    FUZZ_REQUIRE(before != NULL);
     gd_status first = GD_OK;
     for (int i = 0; i < 2; i++) {
         int64_t epoch = -1;
         gd_error e;
+        memcpy(before, params.data, bytes);
         gd_status st = gd_checkpoint_load(run->m, run->opt[i], &epoch, state, sizeof state, path, &e);
         if (st == GD_OK)
             FUZZ_REQUIRE(memchr(state, '\0', sizeof state) != NULL);
         else
-            FUZZ_REQUIRE(e.message[0] != '\0');
+            FUZZ_REQUIRE(e.message[0] != '\0' && memcmp(before, params.data, bytes) == 0);
         fuzz_keep(&first, err, st, &e);
     }
+    free(before);
     unlink(path);
     return first;
 }
