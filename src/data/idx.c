@@ -15,8 +15,8 @@
  * file can hold before anything is allocated (a plain file's size exactly; a gzip file's
  * contents are at most 1032 times its size, deflate's largest expansion per the zlib
  * FAQ) and against the memory limit, and the body must then be exactly as long as the
- * header says. A gzip file's body gets memory as it decompresses, so a header that claims
- * more than the file holds costs only what it holds. */
+ * header says. A gzip file's body gets memory only once the file has shown that it holds
+ * it (its trailer's length, else a counting pass), so a header that lies costs nothing. */
 #include "data.h"
 
 #include <errno.h>
@@ -40,7 +40,8 @@ typedef struct idx_file {
     gzFile gz;
     int type;
     int64_t dims[3];
-    int64_t data_bytes; /* after the header */
+    int64_t header_bytes, data_bytes;
+    bool proven; /* the file is known to hold data_bytes after the header */
 } idx_file;
 
 static const char *role_noun(idx_role role) { return role == IDX_IMAGES ? "pixels" : "labels"; }
@@ -122,7 +123,7 @@ static gd_status check_size(idx_file *f, int ndim, int64_t file_bytes, char *msg
                            (long long)f->dims[2]);
     }
     f->data_bytes = count * elem;
-    int64_t header = 4 + 4 * ndim;
+    int64_t header = f->header_bytes = 4 + 4 * ndim;
     if (file_bytes < 0)
         return GD_OK; /* not a regular file: the read will tell */
     if (gzdirect(f->gz) && f->data_bytes > file_bytes - header)
@@ -156,6 +157,48 @@ static gd_status read_header(idx_file *f, int64_t file_bytes, char *msg)
     return check_size(f, ndim, file_bytes, msg);
 }
 
+/* A gzip file's last 4 bytes: the length of what it holds, modulo 2^32 (RFC 1952's
+ * ISIZE; of the last member only, when members were concatenated). */
+static bool gzip_isize(const char *path, uint32_t *isize)
+{
+    FILE *fp = fopen(path, "rb");
+    unsigned char b[4];
+    bool ok = fp && fseek(fp, -4, SEEK_END) == 0 && fread(b, 1, 4, fp) == 4;
+    if (fp)
+        fclose(fp);
+    *isize = (uint32_t)b[3] << 24 | (uint32_t)b[2] << 16 | (uint32_t)b[1] << 8 | b[0];
+    return ok;
+}
+
+/* Proves that a gzip file holds the body its header claims before memory is given for
+ * it: a header that lies would otherwise cost what it claims, up to 1032 times the file's
+ * size. The trailer's length agreeing is the honest case; else one pass decompresses and
+ * counts (a cut stream, a liar, or concatenated members), then the file is read again. */
+static gd_status prove_gzip_body(idx_file *f, char *msg)
+{
+    uint32_t isize;
+    if (gzip_isize(f->path, &isize) && isize == (uint32_t)(f->header_bytes + f->data_bytes)) {
+        f->proven = true;
+        return GD_OK;
+    }
+    unsigned char buf[CHUNK];
+    int64_t count = 0, got;
+    gd_status st;
+    do {
+        st = read_some(f, buf, CHUNK, &got, msg);
+        count += got;
+    } while (!st && got == CHUNK && count < f->data_bytes);
+    if (st)
+        return st;
+    if (count < f->data_bytes)
+        return gd_fail(msg, GD_ERR_FORMAT, "%s: truncated: expected %lld bytes of %s, found %lld",
+                       f->path, (long long)f->data_bytes, role_noun(f->role), (long long)count);
+    if (gzrewind(f->gz) != 0 || gzseek(f->gz, (z_off_t)f->header_bytes, SEEK_SET) < 0)
+        return stream_error(f, msg);
+    f->proven = true;
+    return GD_OK;
+}
+
 static gd_status idx_open(idx_file *f, const char *path, idx_role role, char *msg)
 {
     *f = (idx_file){.path = path, .role = role};
@@ -164,7 +207,11 @@ static gd_status idx_open(idx_file *f, const char *path, idx_role role, char *ms
     if (stat(path, &sb) != 0 || !(f->gz = gzopen(path, "rb")))
         return gd_fail(msg, GD_ERR_IO, "%s: %s", path, errno ? strerror(errno) : "out of memory");
     gzbuffer(f->gz, 1 << 17);
-    return read_header(f, S_ISREG(sb.st_mode) ? (int64_t)sb.st_size : -1, msg);
+    bool regular = S_ISREG(sb.st_mode);
+    gd_status st = read_header(f, regular ? (int64_t)sb.st_size : -1, msg);
+    if (st || !regular)
+        return st; /* a pipe cannot be read twice: its body grows as it arrives */
+    return gzdirect(f->gz) ? (f->proven = true, GD_OK) : prove_gzip_body(f, msg);
 }
 
 /* float32 elements [from, from + count) of body, big-endian as read, become floats in
@@ -185,8 +232,7 @@ static bool floats_in_place(unsigned char *body, int64_t from, int64_t count, in
 }
 
 /* Room for at least want bytes of the body in *buf (capacity *cap), doubling up to the
- * header's size: a gzip file's body is given memory as it proves to hold it, so a header
- * that lies costs what the file really holds, not what it claims. */
+ * header's size: a body not proven (from a pipe) is given memory as it arrives. */
 static gd_status reserve_body(const idx_file *f, unsigned char **buf, int64_t *cap, int64_t want,
                               char *msg)
 {
@@ -222,12 +268,11 @@ static gd_status read_end(const idx_file *f, char *msg)
     return GD_OK;
 }
 
-/* The whole body into *body (malloc'd), float32 elements as floats, then the end. A plain
- * file's size was checked against the header, so its body gets its memory at once. */
+/* The whole body into *body (malloc'd), float32 elements as floats, then the end. */
 static gd_status read_body(const idx_file *f, unsigned char **body, char *msg)
 {
     int64_t cap = 0, done = 0, got, bad;
-    int64_t first = gzdirect(f->gz) ? f->data_bytes : CHUNK;
+    int64_t first = f->proven ? f->data_bytes : CHUNK;
     gd_status st = reserve_body(f, body, &cap, first, msg);
     while (!st && done < f->data_bytes) {
         int64_t want = f->data_bytes - done < CHUNK ? f->data_bytes - done : CHUNK;
