@@ -1,5 +1,5 @@
 # gradus: GNU Makefile. `make`, `make test`, `make test SAN=1`, `make bench`,
-# `make install PREFIX=...`, `make golden`, `make clean`.
+# `make install PREFIX=...`, `make golden`, `make fuzz`, `make clean`.
 
 PREFIX ?= /usr/local
 CC ?= cc
@@ -19,10 +19,19 @@ OPENBLAS_CFLAGS := -I/usr/include/x86_64-linux-gnu/openblas-pthread
 OPENBLAS_LIBS := -L$(OPENBLAS_DIR) -Wl,--push-state,--no-as-needed -l:libopenblas.so.0 \
                  -l:liblapack.so.3 -l:libblas.so.3 -Wl,--pop-state -Wl,-rpath,$(OPENBLAS_DIR)
 VALGRIND ?= 0
-BUILD := build$(if $(filter 1,$(SAN)),/san,$(if $(filter 1,$(VALGRIND)),/valgrind,/release))
+# The release build's target CPU: native tunes it to this machine; CI also builds for a
+# generic one (x86-64-v3, AVX2 and no AVX-512), in its own folder, so that no test can
+# depend on one machine's instructions.
+MARCH ?= native
+BUILD := build$(if $(filter 1,$(SAN)),/san,$(if $(filter 1,$(VALGRIND)),/valgrind,$(if $(filter native,$(MARCH)),/release,/$(MARCH))))
 
+# Quiet, with a fallback: on a fresh machine the first make runs before the dependency
+# step has installed pkg-config's files, and a new user's first screen should not be
+# errors.
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(or $(shell pkg-config --libs $(PKGS) 2>/dev/null),-llapacke)
 CFLAGS_BASE := -std=c11 -D_POSIX_C_SOURCE=200809L -Wall -Wextra -Wshadow -Wstrict-prototypes -fopenmp -Iinclude \
-               $(OPENBLAS_CFLAGS) $(shell pkg-config --cflags $(PKGS))
+               $(OPENBLAS_CFLAGS) $(PKG_CFLAGS)
 SANFLAGS := -fsanitize=address,undefined -fno-sanitize-recover=undefined
 ifeq ($(SAN),1)
 OPT := -O1 -g -fno-omit-frame-pointer $(SANFLAGS)
@@ -34,13 +43,13 @@ LDFLAGS := -fopenmp
 else
 # -fno-math-errno: gradus never reads errno after libm, and sqrtf cannot be vectorised
 # while it might set it (Adam's step ran 4x slower).
-OPT := -O3 -march=native -fno-math-errno -g
+OPT := -O3 -march=$(MARCH) -fno-math-errno -g
 LDFLAGS := -fopenmp
 endif
 CFLAGS ?=
 CFLAGS += $(CFLAGS_BASE) $(OPT)
 LIB_CFLAGS := -fPIC -fvisibility=hidden -DGD_BUILDING_LIBRARY
-LDLIBS := $(OPENBLAS_LIBS) $(shell pkg-config --libs $(PKGS)) -lcjson -lz -lm
+LDLIBS := $(OPENBLAS_LIBS) $(PKG_LIBS) -lcjson -lz -lm
 
 LIB_SRC := $(sort $(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -56,7 +65,7 @@ STATIC := $(BUILD)/libgradus.a
 SHARED := $(BUILD)/libgradus.so
 TESTBIN := $(BUILD)/tests/gradus-tests
 
-.PHONY: all lib examples test bench install clean golden deps deps-train train test-run valgrind
+.PHONY: all lib examples test bench install clean golden deps deps-train train test-run test-unit valgrind fuzz
 all: lib $(CLI) examples $(BENCHES)
 lib: $(STATIC) $(SHARED)
 examples: $(EXAMPLES)
@@ -105,6 +114,16 @@ test: deps-train
 test-run: $(TESTBIN) $(EXAMPLES)
 	tests/run_unit.sh $(TESTBIN) $(TEST_ARGS)
 	@[ -n "$(TEST_ARGS)" ] || { $(MAKE) --no-print-directory $(CLI) && tests/cli_test.sh $(CLI); }
+
+# The unit suite alone (CI runs it on the generic build: make test-unit MARCH=x86-64-v3).
+test-unit: $(TESTBIN)
+	tests/run_unit.sh $(TESTBIN) $(TEST_ARGS)
+
+# libFuzzer targets for every reader of user files and text, FUZZ_SECONDS each
+# (fuzz/README.md); clang builds them in build/fuzz.
+FUZZ_SECONDS ?= 30
+fuzz:
+	fuzz/run.sh $(FUZZ_SECONDS)
 
 deps:
 	scripts/install-deps.sh
