@@ -99,9 +99,9 @@ static inline void fuzz_check_dataset(gd_dataset *ds)
     const int32_t *labels = gd_dataset_labels(ds);
     for (int64_t i = 0; i < n; i++)
         FUZZ_REQUIRE(labels[i] >= 0 && labels[i] < classes);
+    /* NULL is allowed: floats four times the size of the pixels may pass the limit. */
     const float *x = gd_dataset_features(ds);
-    FUZZ_REQUIRE(x != NULL);
-    for (int64_t i = 0; i < n * per; i++)
+    for (int64_t i = 0; x && i < n * per; i++)
         FUZZ_REQUIRE(isfinite(x[i]));
 }
 
