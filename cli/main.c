@@ -22,8 +22,9 @@ static void usage(FILE *out)
     fprintf(out, "usage: gradus COMMAND [FLAGS]   (gradus COMMAND --help for its flags)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
-    fprintf(out, "\nexit codes: 0 success, 1 run failure (I/O, library error), 2 usage error,\n"
-                 "            3 malformed input data, 4 training diverged (NaN or infinite loss)\n");
+    fprintf(out, "\nexit codes: 0 success, 1 run failure (I/O, library error, a run folder that another\n"
+                 "            process is writing), 2 usage error, 3 malformed input data,\n"
+                 "            4 training diverged (NaN or infinite loss)\n");
 }
 
 /* libgomp's idle threads spin for a while after each parallel region (and OpenBLAS's

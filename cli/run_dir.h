@@ -8,9 +8,14 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-/* Makes dir (and its parents). A fresh run refuses a folder that already has files, so
- * that no earlier run is overwritten. */
-int run_dir_prepare(const char *dir, bool resume);
+/* Makes dir (and its parents) for a fresh run, or finds it for a resume, and locks it for
+ * the life of the process (*lock_fd, DIR/.lock holding the pid): one writer per folder. A
+ * fresh run refuses a folder that already has files (EXIT_USAGE), so that no earlier run
+ * is overwritten; a folder another process holds is refused naming its pid
+ * (EXIT_FAILURE_RUN: the command is right, the folder is busy). */
+int run_dir_prepare(const char *dir, bool resume, int *lock_fd);
+/* Makes a fresh runs/DATE-TIME[-N] folder, never one another run has; NULL after a message. */
+char *run_dir_create_default(void);
 /* "dir/name" into buf. */
 const char *run_path(char *buf, size_t len, const char *dir, const char *name);
 /* Writes j (pretty-printed) to path; takes ownership of j. */

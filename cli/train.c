@@ -7,7 +7,6 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 /* What a checkpoint must carry beyond the library's state to resume bit for bit. */
@@ -19,6 +18,7 @@ typedef struct run_state {
 typedef struct trainer {
     train_config cfg;
     const char *dir;
+    int lock_fd; /* the run folder's lock, held until the process ends */
     gd_dataset *train, *val, *test;
     gd_preprocess *pre;
     gd_model *model;
@@ -488,30 +488,26 @@ static int finish(trainer *t)
 
 /* ------------------------------------------------------------------ setup */
 
-static char *default_out(void)
-{
-    char buf[64];
-    time_t now = time(NULL);
-    strftime(buf, sizeof buf, "runs/%Y%m%d-%H%M%S", localtime(&now));
-    return strdup(buf);
-}
-
 static int setup(trainer *t, int argc, char **argv)
 {
     int rc = train_config_parse(&t->cfg, argc, argv);
     if (rc != EXIT_OK)
         return rc;
     bool resume = t->cfg.resume != NULL;
-    if (resume && (rc = train_config_load(&t->cfg, t->cfg.resume)) != EXIT_OK)
-        return rc;
     if (resume) {
         free(t->cfg.out);
         t->cfg.out = strdup(t->cfg.resume);
-    } else if (!t->cfg.out)
-        t->cfg.out = default_out();
+    } else if (!t->cfg.out && !(t->cfg.out = run_dir_create_default()))
+        return EXIT_FAILURE_RUN;
     t->dir = t->cfg.out;
+    /* The folder is locked before a resume reads its config.json: a run still writing it
+     * is refused instead of joined. */
+    if ((rc = run_dir_prepare(t->dir, resume, &t->lock_fd)) != EXIT_OK)
+        return rc;
+    if (resume && (rc = train_config_load(&t->cfg, t->cfg.resume)) != EXIT_OK)
+        return rc;
     gd_set_num_threads(t->cfg.threads);
-    if ((rc = run_dir_prepare(t->dir, resume)) != EXIT_OK || (rc = prepare_data(t)) != EXIT_OK)
+    if ((rc = prepare_data(t)) != EXIT_OK)
         return rc;
     bool checkpoint = false;
     if (resume && (rc = load_checkpoint_model(t, &checkpoint)) != EXIT_OK)
@@ -542,11 +538,13 @@ static void teardown(trainer *t)
     gd_dataset_free(t->test);
     metrics_free(&t->metrics);
     train_config_free(&t->cfg);
+    if (t->lock_fd >= 0)
+        close(t->lock_fd); /* the lock goes with it; the file stays (run_dir.c says why) */
 }
 
 int cmd_train(int argc, char **argv)
 {
-    trainer t = {0};
+    trainer t = {.lock_fd = -1};
     int rc = setup(&t, argc, argv);
     if (rc == EXIT_OK)
         rc = train_epochs(&t);

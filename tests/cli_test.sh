@@ -116,12 +116,13 @@ expect "a malformed model file exits 3" 3 "$GRADUS" eval --model "$WORK/bad.safe
 contains "malformed model message names the file" "$WORK/err" "bad.safetensors"
 
 # ---------------------------------------------------------------- resume after kill -9
-train_resume() { # out-dir
-    "$GRADUS" train --model "linear(256) bn relu dropout(0.2) linear(10)" --limit 20000 --val-size 2000 \
-        --epochs 4 --batch-size 64 --threads 2 --seed 7 --out "$1" >/dev/null 2>"$WORK/err"
-}
-train_resume "$WORK/whole" && ok "uninterrupted reference run" || bad "uninterrupted reference run"
-train_resume "$WORK/killed" &
+RESUME_MODEL="linear(256) bn relu dropout(0.2) linear(10)"
+RESUME_FLAGS="--limit 20000 --val-size 2000 --epochs 4 --batch-size 64 --threads 2 --seed 7"
+"$GRADUS" train --model "$RESUME_MODEL" $RESUME_FLAGS --out "$WORK/whole" >/dev/null 2>"$WORK/err" \
+    && ok "uninterrupted reference run" || bad "uninterrupted reference run"
+# Started directly (not through a function, which would run in a subshell), so that $! is
+# gradus's pid and kill -9 stops the run itself.
+"$GRADUS" train --model "$RESUME_MODEL" $RESUME_FLAGS --out "$WORK/killed" >/dev/null 2>"$WORK/err" &
 pid=$!
 while [ ! -s "$WORK/killed/metrics.jsonl" ] && kill -0 $pid 2>/dev/null; do sleep 0.05; done
 sleep 0.3
@@ -140,6 +141,42 @@ tensors "$WORK/killed/checkpoint.safetensors" >"$WORK/killed.bin"
 cmp -s "$WORK/whole/model.safetensors" "$WORK/killed/model.safetensors" \
     && ok "resumed run keeps the same best model" || bad "resumed best model differs"
 [ "$(wc -l <"$WORK/killed/metrics.jsonl")" -eq 4 ] && ok "metrics.jsonl has each epoch once after resume" || bad "metrics.jsonl after resume"
+
+# ---------------------------------------------------------------- one writer per run folder
+# Two runs started at once (in the same second) with the default runs/DATE-TIME folder:
+# each gets its own folder (the second DATE-TIME-2), none is lost.
+mkdir "$WORK/cwd"
+(
+    cd "$WORK/cwd" || exit 1
+    train_default() { "$GRADUS" train --model "$SMALL_MLP" --epochs 1 --limit 2000 --val-size 500 --threads 1 >/dev/null 2>&1; }
+    train_default &
+    first=$!
+    train_default &
+    second=$!
+    wait $first && wait $second
+) && ok "two runs started at once both exit 0" || bad "two runs started at once both exit 0"
+[ "$(ls "$WORK/cwd/runs" | wc -l)" -eq 2 ] && ok "two runs started at once write two folders" \
+    || bad "two runs started at once write two folders ($(ls "$WORK/cwd/runs" | tr '\n' ' '))"
+complete=0
+for dir in "$WORK"/cwd/runs/*; do
+    [ -s "$dir/summary.json" ] && [ "$(wc -l <"$dir/metrics.jsonl")" -eq 1 ] && complete=$((complete + 1))
+done
+[ "$complete" -eq 2 ] && ok "each of the two folders holds a complete run" || bad "each of the two folders holds a complete run"
+# A run still training holds its folder: a resume or an --out to it is refused, naming the
+# pid. (timeout: a gradus that let them in would train for minutes.)
+"$GRADUS" train --model "$SMALL_MLP" --limit 2000 --val-size 500 --epochs 2000 --patience 0 --threads 1 \
+    --out "$WORK/busy" >/dev/null 2>&1 &
+pid=$!
+while [ ! -s "$WORK/busy/config.json" ] && kill -0 $pid 2>/dev/null; do sleep 0.05; done
+expect "resume of a run still training exits 1" 1 timeout 60 "$GRADUS" train --resume "$WORK/busy"
+contains "the refusal names the folder and the writer's pid" "$WORK/err" "$WORK/busy is being written by another gradus process (pid $pid "
+expect "--out to a folder a run is writing exits 1" 1 timeout 60 "$GRADUS" train --model "$SMALL_MLP" --limit 2000 --val-size 500 \
+    --epochs 1 --out "$WORK/busy"
+contains "the --out refusal names the writer's pid" "$WORK/err" "pid $pid "
+contains "the lock file holds the writer's pid" "$WORK/busy/.lock" "^$pid\$"
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+expect "once the writer is gone, its lock file does not block a resume" 0 "$GRADUS" train --resume "$WORK/busy" --epochs 1
 
 # ---------------------------------------------------------------- divergence
 expect "a diverging run exits 4" 4 "$GRADUS" train --model "$SMALL_MLP" --limit 3000 --val-size 500 \
