@@ -29,6 +29,18 @@ int exit_code_for(gd_status st);
 /* Strict number parsing for flag values; false when text is not entirely a number. */
 bool parse_int64(const char *text, int64_t *out);
 bool parse_double(const char *text, double *out);
+/* A size in bytes: digits, then optionally K, M, G or T (powers of 1024, either case). */
+bool parse_size(const char *text, uint64_t *out);
+
+/* Flags every command takes, handled before the command parses its own: --memory-limit
+ * SIZE (or --memory-limit=SIZE) is taken out of argv and, else GRADUS_MEMORY_LIMIT, sets
+ * gd_set_memory_limit. Returns EXIT_OK or EXIT_USAGE after a message naming the text. */
+int take_common_flags(const char *cmd, int *argc, char **argv);
+/* Their --help lines, printed after each command's own. */
+void print_common_help(FILE *out);
+/* Prints message and returns exit_code_for(st); for GD_ERR_LIMIT it says how to raise
+ * the limit. */
+int fail_status(const char *cmd, gd_status st, const char *message);
 
 /* The training and test sets named by --data: "fashion-mnist" (Debian's
  * dataset-fashion-mnist), a folder with the four IDX files, or "csv:TRAIN[,TEST]" with

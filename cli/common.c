@@ -1,6 +1,7 @@
 /* What the subcommands share: errors, number parsing, data sources, evaluation. */
 #include "cli.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <math.h>
 #include <stdarg.h>
@@ -52,9 +53,91 @@ bool parse_double(const char *text, double *out)
     return true;
 }
 
+bool parse_size(const char *text, uint64_t *out)
+{
+    static const char units[] = "KMGT";
+    if (!isdigit((unsigned char)text[0])) /* strtoull would take a sign or spaces */
+        return false;
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    int shift = 0;
+    if (*end) { /* strchr finds the terminator too: *end is not it here */
+        const char *unit = strchr(units, toupper((unsigned char)*end));
+        if (!unit || end[1])
+            return false;
+        shift = 10 * (int)(unit - units + 1);
+    }
+    if (errno || v > UINT64_MAX >> shift)
+        return false;
+    *out = (uint64_t)v << shift;
+    return true;
+}
+
+#define MEMORY_LIMIT_ENV "GRADUS_MEMORY_LIMIT"
+#define SIZE_WANTED "expected a positive size in bytes, with an optional K, M, G or T (powers of 1024), e.g. 512M"
+
+/* source and text as the user wrote them: "--memory-limit 12X", "GRADUS_MEMORY_LIMIT=12X". */
+static int set_memory_limit(const char *cmd, const char *source, char separator, const char *text)
+{
+    uint64_t bytes;
+    if (!parse_size(text, &bytes) || bytes == 0) /* 0 would silently mean "the default" */
+        return fail(EXIT_USAGE, cmd, "%s%c%s: " SIZE_WANTED, source, separator, text);
+    gd_set_memory_limit(bytes);
+    return EXIT_OK;
+}
+
+int take_common_flags(const char *cmd, int *argc, char **argv)
+{
+    static const char flag[] = "--memory-limit";
+    const size_t len = sizeof flag - 1;
+    const char *given = NULL;
+    int kept = 1;
+    for (int i = 1; i < *argc; i++) {
+        if (strcmp(argv[i], "--") == 0) { /* getopt's end of flags: keep the rest as it is */
+            while (i < *argc)
+                argv[kept++] = argv[i++];
+            break;
+        }
+        if (strncmp(argv[i], flag, len) != 0 || (argv[i][len] != '\0' && argv[i][len] != '=')) {
+            argv[kept++] = argv[i];
+            continue;
+        }
+        if (argv[i][len] == '=')
+            given = argv[i] + len + 1;
+        else if (i + 1 < *argc)
+            given = argv[++i];
+        else
+            return fail(EXIT_USAGE, cmd, "%s needs a SIZE (gradus %s --help)", flag, cmd);
+    }
+    argv[kept] = NULL;
+    *argc = kept;
+    const char *env = getenv(MEMORY_LIMIT_ENV);
+    if (given) /* the flag wins over the environment */
+        return set_memory_limit(cmd, flag, ' ', given);
+    return env && *env ? set_memory_limit(cmd, MEMORY_LIMIT_ENV, '=', env) : EXIT_OK;
+}
+
+void print_common_help(FILE *out)
+{
+    fprintf(out, "\nevery command:\n"
+                 "  --memory-limit SIZE  the most memory one data set, model or file may take, in\n"
+                 "                       bytes or with K, M, G or T (powers of 1024: 512M, 4G);\n"
+                 "                       beyond it the command exits 3      [half the physical RAM]\n"
+                 "                       (also " MEMORY_LIMIT_ENV "=SIZE; the flag wins)\n");
+}
+
+int fail_status(const char *cmd, gd_status st, const char *message)
+{
+    if (st == GD_ERR_LIMIT)
+        return fail(exit_code_for(st), cmd, "%s (raise it with --memory-limit SIZE or %s)", message,
+                    MEMORY_LIMIT_ENV);
+    return fail(exit_code_for(st), cmd, "%s", message);
+}
+
 static int read_status(const char *cmd, gd_status st, const gd_error *err)
 {
-    return st == GD_OK ? EXIT_OK : fail(exit_code_for(st), cmd, "%s", err->message);
+    return st == GD_OK ? EXIT_OK : fail_status(cmd, st, err->message);
 }
 
 static int load_csv_pair(const char *cmd, const data_source *src, gd_dataset **train, gd_dataset **test)
@@ -197,7 +280,7 @@ int evaluate(const char *cmd, gd_model *m, gd_dataset *ds, int64_t *confusion, d
     gd_loader_free(loader);
     gd_model_set_training(m, was_training);
     if (st != GD_OK)
-        return fail(exit_code_for(st), cmd, "%s", gd_model_error(m));
+        return fail_status(cmd, st, gd_model_error(m));
     *accuracy = seen ? (double)correct / (double)seen : 0;
     *loss = seen ? loss_sum / (double)seen : 0;
     return EXIT_OK;

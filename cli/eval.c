@@ -62,7 +62,10 @@ int cmd_eval(int argc, char **argv)
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
-        case 'h': fputs(HELP, stdout); return EXIT_OK;
+        case 'h':
+            fputs(HELP, stdout);
+            print_common_help(stdout);
+            return EXIT_OK;
         case OPT_MODEL: model_path = optarg; break;
         case OPT_DATA: src.name = optarg; break;
         case OPT_SPLIT: split = optarg; break;
@@ -96,7 +99,7 @@ int cmd_eval(int argc, char **argv)
     if (rc == EXIT_OK)
         rc = load_model_for("eval", model_path, ds, &m, &pre);
     if (rc == EXIT_OK && pre && (st = gd_preprocess_apply_dataset(pre, ds, &err)) != GD_OK)
-        rc = fail(exit_code_for(st), "eval", "%s", err.message);
+        rc = fail_status("eval", st, err.message);
     /* The model's outputs are the classes (the data may not use every one of them). */
     int64_t out[GD_MAX_DIMS] = {0};
     if (m)

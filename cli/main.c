@@ -22,6 +22,7 @@ static void usage(FILE *out)
     fprintf(out, "usage: gradus COMMAND [FLAGS]   (gradus COMMAND --help for its flags)\n\ncommands:\n");
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
+    print_common_help(out);
     fprintf(out, "\nexit codes: 0 success, 1 run failure (I/O, library error, a run folder that another\n"
                  "            process is writing), 2 usage error, 3 malformed input data,\n"
                  "            4 training diverged (NaN or infinite loss)\n");
@@ -55,9 +56,13 @@ int main(int argc, char **argv)
         printf("gradus %s\n", gd_version());
         return EXIT_OK;
     }
-    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
-        if (strcmp(argv[1], commands[i].name) == 0)
-            return commands[i].run(argc - 1, argv + 1);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++) {
+        if (strcmp(argv[1], commands[i].name) != 0)
+            continue;
+        int n = argc - 1;
+        int rc = take_common_flags(commands[i].name, &n, argv + 1);
+        return rc == EXIT_OK ? commands[i].run(n, argv + 1) : rc;
+    }
     fprintf(stderr, "gradus: unknown command '%s'\n", argv[1]);
     usage(stderr);
     return EXIT_USAGE;

@@ -46,7 +46,10 @@ static int parse(predict_opts *o, int argc, char **argv)
     opterr = 0;
     while ((opt = getopt_long(argc, argv, "h", options, NULL)) != -1) {
         switch (opt) {
-        case 'h': fputs(HELP, stdout); return -1;
+        case 'h':
+            fputs(HELP, stdout);
+            print_common_help(stdout);
+            return -1;
         case OPT_MODEL: o->model = optarg; break;
         case OPT_INPUT: o->input = optarg; break;
         case OPT_PROBS: o->probs = true; break;
@@ -141,7 +144,7 @@ int cmd_predict(int argc, char **argv)
     if (rc == EXIT_OK)
         rc = load_model_for("predict", o.model, ds, &m, &pre);
     if (rc == EXIT_OK && pre && (st = gd_preprocess_apply_dataset(pre, ds, &err)) != GD_OK)
-        rc = fail(exit_code_for(st), "predict", "%s", err.message);
+        rc = fail_status("predict", st, err.message);
     char *text = NULL;
     size_t len = 0;
     if (rc == EXIT_OK)

@@ -33,7 +33,7 @@ typedef struct trainer {
 
 static int library_error(gd_status st, const char *message)
 {
-    return fail(exit_code_for(st), "train", "%s", message);
+    return fail_status("train", st, message);
 }
 
 static int prepare_data(trainer *t)
@@ -546,6 +546,8 @@ int cmd_train(int argc, char **argv)
 {
     trainer t = {.lock_fd = -1};
     int rc = setup(&t, argc, argv);
+    if (rc < 0) /* --help was printed: the flags every command takes follow */
+        print_common_help(stdout);
     if (rc == EXIT_OK)
         rc = train_epochs(&t);
     if (rc == EXIT_OK)

@@ -115,6 +115,34 @@ printf 'not a model' >"$WORK/bad.safetensors"
 expect "a malformed model file exits 3" 3 "$GRADUS" eval --model "$WORK/bad.safetensors"
 contains "malformed model message names the file" "$WORK/err" "bad.safetensors"
 
+# ---------------------------------------------------------------- memory limit
+# Every command takes --memory-limit SIZE (K, M, G, T: powers of 1024) and
+# GRADUS_MEMORY_LIMIT; the flag wins. Fashion-MNIST's test images alone need 7.9 MB.
+MODEL="$WORK/run/model.safetensors"
+for cmd in train eval predict; do
+    "$GRADUS" $cmd --help >"$WORK/help-$cmd"
+    contains "$cmd --help lists --memory-limit" "$WORK/help-$cmd" "--memory-limit SIZE"
+    contains "$cmd --help says the suffixes are powers of 1024" "$WORK/help-$cmd" "K, M, G or T (powers of 1024"
+done
+contains "train --help names GRADUS_MEMORY_LIMIT" "$WORK/help-train" "GRADUS_MEMORY_LIMIT"
+expect "train --memory-limit 1M exits 3" 3 "$GRADUS" train --memory-limit 1M --model "$SMALL_MLP" $FAST --out "$WORK/mem-train"
+contains "the message names the limit and how to raise it" "$WORK/err" "beyond the memory limit of 1.0 MB.*--memory-limit"
+expect "predict --memory-limit 1M exits 3" 3 "$GRADUS" predict --memory-limit 1M --model "$MODEL" --input "$WORK/test-images"
+contains "the predict message names the limit" "$WORK/err" "memory limit"
+expect "eval --memory-limit=1M exits 3" 3 "$GRADUS" eval --memory-limit=1M --model "$MODEL"
+expect "predict under --memory-limit 64M runs" 0 "$GRADUS" predict --memory-limit 64M --model "$MODEL" --input "$WORK/test-images"
+expect "--memory-limit 12X exits 2" 2 "$GRADUS" train --memory-limit 12X --out "$WORK/mem-bad"
+contains "the bad size message names the text" "$WORK/err" "--memory-limit 12X"
+expect "--memory-limit 0 exits 2" 2 "$GRADUS" eval --memory-limit 0 --model "$MODEL"
+contains "the zero size message asks for a positive size" "$WORK/err" "--memory-limit 0: expected a positive size"
+expect "--memory-limit without a size exits 2" 2 "$GRADUS" eval --model "$MODEL" --memory-limit
+contains "the message says the flag needs a size" "$WORK/err" "--memory-limit needs a SIZE"
+expect "GRADUS_MEMORY_LIMIT=1M makes predict exit 3" 3 env GRADUS_MEMORY_LIMIT=1M "$GRADUS" predict --model "$MODEL" --input "$WORK/test-images"
+expect "--memory-limit wins over GRADUS_MEMORY_LIMIT" 0 env GRADUS_MEMORY_LIMIT=1M "$GRADUS" predict --memory-limit 1G \
+    --model "$MODEL" --input "$WORK/test-images"
+expect "a bad GRADUS_MEMORY_LIMIT exits 2" 2 env GRADUS_MEMORY_LIMIT=lots "$GRADUS" eval --model "$MODEL"
+contains "the bad GRADUS_MEMORY_LIMIT message names it" "$WORK/err" "GRADUS_MEMORY_LIMIT=lots"
+
 # ---------------------------------------------------------------- resume after kill -9
 RESUME_MODEL="linear(256) bn relu dropout(0.2) linear(10)"
 RESUME_FLAGS="--limit 20000 --val-size 2000 --epochs 4 --batch-size 64 --threads 2 --seed 7"
