@@ -109,6 +109,8 @@ static int build_model(trainer *t)
     if (st == GD_ERR_SHAPE && ndim > 1)
         st = gd_model_from_spec(&t->model, t->cfg.model, t->cfg.seed, ndim, dims,
                                 t->cfg.batch_size, &err);
+    if (st == GD_ERR_LIMIT) /* the spec is fine; the machine or the limit is too small */
+        return fail_status("train", st, err.message);
     return st == GD_OK ? EXIT_OK : fail(EXIT_USAGE, "train", "--model: %s", err.message);
 }
 
@@ -429,7 +431,7 @@ static int train_epochs(trainer *t)
 
 /* ----------------------------------------------------------------- finish */
 
-static int write_summary(trainer *t, double test_accuracy)
+static int write_summary(trainer *t, double test_accuracy, int64_t parameters)
 {
     cJSON *j = cJSON_CreateObject();
     cJSON_AddNumberToObject(j, "test_accuracy", test_accuracy);
@@ -456,15 +458,33 @@ static int write_summary(trainer *t, double test_accuracy)
     cJSON_AddStringToObject(j, "optim", t->cfg.optim);
     cJSON_AddNumberToObject(j, "lr", t->cfg.lr);
     cJSON_AddNumberToObject(j, "batch_size", (double)t->cfg.batch_size);
-    cJSON_AddNumberToObject(j, "parameters", (double)gd_model_parameters_flat(t->model).dims[0]);
+    cJSON_AddNumberToObject(j, "parameters", (double)parameters);
     char path[4096];
     return write_json(run_path(path, sizeof path, t->dir, "summary.json"), j);
+}
+
+/* The training's own memory, given back before the best model is loaded for the test: a
+ * model held four times over (weights, gradients, Adam's moments) and a second copy
+ * loaded beside it made a wide input's run peak at twice what training needed. */
+static int64_t release_training(trainer *t)
+{
+    int64_t parameters = gd_model_parameters_flat(t->model).dims[0];
+    gd_loader_free(t->loader);
+    gd_optim_free(t->opt);
+    gd_model_free(t->model);
+    gd_dataset_free(t->train);
+    t->loader = NULL;
+    t->opt = NULL;
+    t->model = NULL;
+    t->train = NULL;
+    return parameters;
 }
 
 /* Test accuracy of the best model, as saved. */
 static int finish(trainer *t)
 {
     char path[4096];
+    int64_t parameters = release_training(t);
     gd_model *best = NULL;
     gd_error err;
     gd_status st = gd_model_load(&best, NULL, run_path(path, sizeof path, t->dir, "model.safetensors"), 256, &err);
@@ -474,7 +494,7 @@ static int finish(trainer *t)
     int rc = evaluate("train", best, t->test, NULL, &accuracy, &loss);
     gd_model_free(best);
     if (rc == EXIT_OK)
-        rc = write_summary(t, accuracy);
+        rc = write_summary(t, accuracy, parameters);
     if (rc != EXIT_OK)
         return rc;
     printf("test accuracy %.4f ", accuracy);

@@ -129,6 +129,9 @@ expect "train --memory-limit 1M exits 3" 3 "$GRADUS" train --memory-limit 1M --m
 contains "the message names the limit and how to raise it" "$WORK/err" "beyond the memory limit of 1.0 MB.*--memory-limit"
 expect "predict --memory-limit 1M exits 3" 3 "$GRADUS" predict --memory-limit 1M --model "$MODEL" --input "$WORK/test-images"
 contains "the predict message names the limit" "$WORK/err" "memory limit"
+# A model beyond the limit is no typo in the spec: exit 3, as for data, with the size.
+expect "a model beyond --memory-limit exits 3" 3 "$GRADUS" train --memory-limit 200M --model 'linear(65536) linear(10)' $FAST --out "$WORK/mem-model"
+contains "the message says what the model would need" "$WORK/err" "the model (.*) would need .* beyond the memory limit"
 expect "eval --memory-limit=1M exits 3" 3 "$GRADUS" eval --memory-limit=1M --model "$MODEL"
 expect "predict under --memory-limit 64M runs" 0 "$GRADUS" predict --memory-limit 64M --model "$MODEL" --input "$WORK/test-images"
 expect "--memory-limit 12X exits 2" 2 "$GRADUS" train --memory-limit 12X --out "$WORK/mem-bad"

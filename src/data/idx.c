@@ -157,6 +157,19 @@ static gd_status read_header(idx_file *f, int64_t file_bytes, char *msg)
     return check_size(f, ndim, file_bytes, msg);
 }
 
+/* What the images and labels will take, checked against the memory limit before any is
+ * read (or a gzip file decompressed to count them); the message names the file and its
+ * header's claim. */
+static gd_status check_memory(const idx_file *img, char *msg)
+{
+    gd_shape s = {.ndim = 3, .dims = {1, img->dims[1], img->dims[2]}};
+    char what[GD_MSG_MAX / 2];
+    snprintf(what, sizeof what, "%s: %lld images of %lld x %lld (as its header says)",
+             img->path, (long long)img->dims[0], (long long)img->dims[1],
+             (long long)img->dims[2]);
+    return gd_dataset_check_memory(img->dims[0], &s, img->type == IDX_U8, what, msg);
+}
+
 /* A gzip file's last 4 bytes: the length of what it holds, modulo 2^32 (RFC 1952's
  * ISIZE; of the last member only, when members were concatenated). */
 static bool gzip_isize(const char *path, uint32_t *isize)
@@ -209,6 +222,8 @@ static gd_status idx_open(idx_file *f, const char *path, idx_role role, char *ms
     gzbuffer(f->gz, 1 << 17);
     bool regular = S_ISREG(sb.st_mode);
     gd_status st = read_header(f, regular ? (int64_t)sb.st_size : -1, msg);
+    if (!st && role == IDX_IMAGES)
+        st = check_memory(f, msg);
     if (st || !regular)
         return st; /* a pipe cannot be read twice: its body grows as it arrives */
     return gzdirect(f->gz) ? (f->proven = true, GD_OK) : prove_gzip_body(f, msg);
@@ -303,17 +318,6 @@ static gd_status read_labels(const idx_file *f, gd_dataset *ds, char *msg)
     return st;
 }
 
-/* What the images and labels will take, checked against the memory limit before any is
- * read; the message names the file and its header's claim. */
-static gd_status check_memory(const idx_file *img, const gd_shape *s, char *msg)
-{
-    char what[GD_MSG_MAX / 2];
-    snprintf(what, sizeof what, "%s: %lld images of %lld x %lld (as its header says)",
-             img->path, (long long)img->dims[0], (long long)img->dims[1],
-             (long long)img->dims[2]);
-    return gd_dataset_check_memory(img->dims[0], s, img->type == IDX_U8, what, msg);
-}
-
 /* Images and their labels; lab NULL: images alone, labelled 0. */
 static gd_status read_pair(const idx_file *img, const idx_file *lab, gd_dataset **out,
                            char *msg)
@@ -323,9 +327,7 @@ static gd_status read_pair(const idx_file *img, const idx_file *lab, gd_dataset 
                        img->path, (long long)img->dims[0], lab->path, (long long)lab->dims[0]);
     gd_shape s = {.ndim = 3, .dims = {1, img->dims[1], img->dims[2]}};
     unsigned char *body = NULL;
-    gd_status st = check_memory(img, &s, msg);
-    if (!st)
-        st = read_body(img, &body, msg);
+    gd_status st = read_body(img, &body, msg);
     if (!st)
         st = gd_dataset_adopt(out, img->dims[0], &s, img->type == IDX_U8, body, msg);
     if (st) {
