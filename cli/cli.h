@@ -42,29 +42,15 @@ void print_common_help(FILE *out);
  * the limit. */
 int fail_status(const char *cmd, gd_status st, const char *message);
 
-/* The training and test sets named by --data: "fashion-mnist" (Debian's
- * dataset-fashion-mnist), a folder with the four IDX files, or "csv:TRAIN[,TEST]" with
- * --label-column. Either output may be NULL when not wanted. */
+/* --data and the CSV flags that go with it (gd_data_load's arguments). */
 typedef struct data_source {
     const char *name;
     int label_column;
     bool csv_header;
 } data_source;
-int load_data(const char *cmd, const data_source *src, gd_dataset **train, gd_dataset **test);
 /* Reads --input of predict: IDX images (by magic) or CSV. */
 int load_inputs(const char *cmd, const char *path, int label_column, bool header, gd_dataset **out);
 
-/* Index of the largest of n scores (the first on ties). */
-int argmax(const float *scores, int n);
-/* Runs a model in evaluation mode over a data set (already preprocessed), in batches of
- * the model's planned size; fills confusion (classes x classes,
- * row = truth) when not NULL and returns accuracy in *accuracy and mean loss in *loss. */
-int evaluate(const char *cmd, gd_model *m, gd_dataset *ds, int64_t *confusion, double *accuracy,
-             double *loss);
 /* EXIT_USAGE, with a message, when the data's samples are not the model's input size. */
 int check_input_size(const char *cmd, const gd_model *m, gd_dataset *ds);
-/* A batch of a data set viewed with the model's per-sample input shape (the same numbers:
- * images feed an MLP as flat vectors). */
-gd_tensor model_view(const gd_model *m, gd_tensor batch);
-
 #endif

@@ -95,7 +95,10 @@ int cmd_eval(int argc, char **argv)
     gd_status st = GD_OK;
     /* The data first: a model file PyTorch wrote may record no input shape, and then the
      * samples' shape is the model's (gd_model_load_as). */
-    int rc = load_data("eval", &src, train ? &ds : NULL, train ? NULL : &ds);
+    int rc = EXIT_OK;
+    if ((st = gd_data_load(src.name, src.label_column, src.csv_header, train ? &ds : NULL,
+                           train ? NULL : &ds, &err)) != GD_OK)
+        rc = fail_status("eval", st, err.message);
     if (rc == EXIT_OK)
         rc = load_model_for("eval", model_path, ds, &m, &pre);
     if (rc == EXIT_OK && pre && (st = gd_preprocess_apply_dataset(pre, ds, &err)) != GD_OK)
@@ -106,11 +109,11 @@ int cmd_eval(int argc, char **argv)
         gd_model_output_shape(m, out);
     int classes = (int)out[0];
     int64_t *confusion = rc == EXIT_OK ? calloc((size_t)classes * (size_t)classes, sizeof *confusion) : NULL;
-    double accuracy = 0, loss = 0;
+    gd_evaluation ev = {0};
+    if (rc == EXIT_OK && (st = gd_evaluate(m, ds, confusion, &ev, &err)) != GD_OK)
+        rc = fail_status("eval", st, err.message);
     if (rc == EXIT_OK)
-        rc = evaluate("eval", m, ds, confusion, &accuracy, &loss);
-    if (rc == EXIT_OK)
-        print_report(confusion, classes, accuracy, gd_dataset_size(ds));
+        print_report(confusion, classes, ev.accuracy, gd_dataset_size(ds));
     free(confusion);
     gd_dataset_free(ds);
     gd_preprocess_free(pre);

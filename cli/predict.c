@@ -79,7 +79,7 @@ static void append_row(char **text, size_t *len, size_t *cap, const float *score
         *cap = 2 * *cap + 32 * ((size_t)classes + 1);
         *text = realloc(*text, *cap);
     }
-    int best = argmax(scores, classes);
+    int best = gd_argmax(scores, classes);
     *len += (size_t)sprintf(*text + *len, "%d", best);
     if (probs) {
         double sum = 0;
@@ -104,7 +104,7 @@ static int predict_all(const predict_opts *o, gd_model *m, gd_dataset *ds, char 
     size_t cap = 0;
     int rc = EXIT_OK;
     while (rc == EXIT_OK && gd_loader_next(loader, &x, &labels)) {
-        gd_tensor in = model_view(m, x);
+        gd_tensor in = gd_model_input_view(m, x);
         if (gd_model_forward(m, &in) != GD_OK) {
             rc = fail(EXIT_FAILURE_RUN, "predict", "%s", gd_model_error(m));
             break;

@@ -41,7 +41,7 @@ void progress_batch(progress *p, int64_t batch, double loss, double samples_per_
     fflush(stdout);
 }
 
-void progress_end_epoch(progress *p, const epoch_stats *s)
+void progress_end_epoch(progress *p, const gd_epoch_metrics *s)
 {
     if (p->tty)
         printf("\r\033[K");

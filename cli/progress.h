@@ -2,6 +2,7 @@
 #ifndef GD_CLI_PROGRESS_H
 #define GD_CLI_PROGRESS_H
 
+#include <gradus.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -16,14 +17,7 @@ void progress_start_epoch(progress *p, int64_t epoch, int64_t epochs, int64_t ba
 /* After each batch: redraws the bar at most 10 times a second (terminals only). */
 void progress_batch(progress *p, int64_t batch, double loss, double samples_per_sec);
 
-typedef struct epoch_stats {
-    int64_t epoch;
-    double train_loss, train_accuracy, val_loss, val_accuracy, lr, seconds, samples_per_sec;
-    bool validated; /* false without a validation split: val_loss and val_accuracy are unset */
-    bool best;
-} epoch_stats;
-
 /* Clears the bar and prints the epoch's line. */
-void progress_end_epoch(progress *p, const epoch_stats *s);
+void progress_end_epoch(progress *p, const gd_epoch_metrics *s);
 
 #endif

@@ -21,16 +21,4 @@ const char *run_path(char *buf, size_t len, const char *dir, const char *name);
 /* Writes j (pretty-printed) to path; takes ownership of j. */
 int write_json(const char *path, cJSON *j);
 
-/* metrics.jsonl: one JSON object per epoch. The text also travels in each checkpoint, so
- * a resumed run rewrites exactly the lines of the epochs its checkpoint holds. */
-typedef struct metrics_log {
-    char *text;
-    size_t len, cap;
-} metrics_log;
-
-void metrics_add(metrics_log *log, const epoch_stats *s);
-void metrics_set(metrics_log *log, const char *text);
-int metrics_write(const metrics_log *log, const char *path);
-void metrics_free(metrics_log *log);
-
 #endif

@@ -1,7 +1,8 @@
 /* The config target's work on one input, shared with tests/test_fuzz_regressions.c (see
  * readers.h): the bytes become RUN_DIR/config.json and `gradus train --resume`'s reader,
- * train_config_load in cli/train_config.c, reads them over the defaults. Whoever includes
- * this compiles cli/train_config.c and cli/common.c in too. */
+ * train_config_load in cli/train_config.c (the library's gd_settings_from_json, with the
+ * flags' checks), reads them over the defaults. Whoever includes this compiles
+ * cli/train_config.c and cli/common.c in too. */
 #ifndef GD_FUZZ_CONFIG_READER_H
 #define GD_FUZZ_CONFIG_READER_H
 
@@ -12,8 +13,9 @@
 
 /* What the flags would have accepted (train_config_parse's checks), so a config.json
  * cannot smuggle in a value that no command line could give. */
-static inline void fuzz_check_config(const train_config *c)
+static inline void fuzz_check_config(const train_config *t)
 {
+    const gd_settings *c = &t->s;
     FUZZ_REQUIRE(c->data && c->model && c->optim && c->schedule && c->preprocess);
     FUZZ_REQUIRE(c->label_column >= 0);
     FUZZ_REQUIRE(c->epochs >= 1 && c->batch_size >= 1 && c->limit >= 0 && c->val_size >= 0);

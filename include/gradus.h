@@ -572,6 +572,346 @@ GD_API gd_status gd_checkpoint_load(gd_model *m, gd_optimizer *opt, int64_t *epo
                                     char *run_state, size_t run_state_len, const char *path,
                                     gd_error *err);
 
+/* ----------------------------------------------------------------- training */
+
+/* A training run's settings, with PyTorch's and Keras's names and defaults. Each setting
+ * is defined once, in a table (gd_setting_at) that gives its JSON key, its command-line
+ * flag, its default, its check and its help line: the command line's parser and --help,
+ * config.json and the search space all read it. Text fields are owned (malloc'd) by the
+ * struct: set them through gd_settings_set, release with gd_settings_free. */
+typedef struct gd_settings {
+    /* data */
+    char *data;            /* "fashion-mnist", a folder of IDX files, or "csv:TRAIN,TEST" */
+    int label_column;      /* CSV: 0-based column of the label */
+    bool csv_header;       /* CSV: the first row is a header */
+    int64_t limit;         /* the first N training examples (0: all) */
+    int64_t val_size;      /* validation examples split off the training set (0: none) */
+    char *preprocess;      /* none, center, center-channel, standardize, pca:K, whiten[:K], zca */
+    double preprocess_eps; /* standardize's floor on the deviation; whitening's regulariser */
+    int crop_padding;      /* augmentation of the training split (0 / false: off) */
+    bool hflip;
+    double random_erasing;
+    /* model */
+    char *model;           /* the spec text */
+    /* optimisation */
+    char *optim;           /* sgd, adam, adamw, rmsprop, adagrad */
+    double lr, momentum, weight_decay;
+    char *schedule;        /* constant, cosine, linear, step:EPOCHS[:GAMMA], exp:GAMMA */
+    int64_t warmup;        /* epochs of linear warm-up */
+    double label_smoothing, clip_norm; /* clip_norm 0: off */
+    int64_t epochs, patience, batch_size; /* patience 0: never stop early */
+    /* run */
+    uint64_t seed;
+    int threads;           /* 0: every core */
+} gd_settings;
+
+/* The version of config.json's layout that gd_settings_to_json writes. */
+#define GD_SETTINGS_SCHEMA 1
+
+typedef enum gd_setting_type {
+    GD_SETTING_TEXT, GD_SETTING_INT, GD_SETTING_COUNT, GD_SETTING_REAL, GD_SETTING_SWITCH,
+    GD_SETTING_SEED
+} gd_setting_type;
+
+/* One setting as the table defines it. */
+typedef struct gd_setting_info {
+    const char *key;      /* config.json's key and gd_settings_set's name: "batch_size" */
+    const char *flag;     /* the command line's flag, without dashes: "batch-size" */
+    const char *metavar;  /* what the flag takes, "N"; NULL for a switch */
+    const char *group;    /* "data", "model", "optimisation" or "run" */
+    const char *help;     /* what it does, in a sentence or two */
+    const char *fallback; /* the default as text: "128" */
+    gd_setting_type type;
+} gd_setting_info;
+
+GD_API size_t gd_setting_count(void);
+/* The index-th setting, or NULL past the end; in the order of --help. */
+GD_API const gd_setting_info *gd_setting_at(size_t index);
+GD_API const gd_setting_info *gd_setting_find(const char *key);
+
+/* Every setting at its default. */
+GD_API void gd_settings_defaults(gd_settings *s);
+GD_API void gd_settings_free(gd_settings *s);
+/* A deep copy of src into dst (dst's old text not freed: give it a fresh struct). */
+GD_API gd_status gd_settings_copy(gd_settings *dst, const gd_settings *src);
+/* Sets the setting named key ("lr") from text ("0.01"), with its check: an unknown key, a
+ * value that is not entirely of the setting's type or is out of its range is refused
+ * (GD_ERR_INVALID_ARGUMENT), with a message that names the flag and the text, and s is
+ * unchanged. A switch takes "true" or "false". */
+GD_API gd_status gd_settings_set(gd_settings *s, const char *key, const char *text,
+                                 gd_error *err);
+/* The settings as JSON text (malloc'd), with "schema" (GD_SETTINGS_SCHEMA) and
+ * "gradus_version"; the seed is a string, as a uint64 does not survive a JSON number. */
+GD_API gd_status gd_settings_to_json(const gd_settings *s, char **json, gd_error *err);
+/* Reads settings written by gd_settings_to_json (or an earlier gradus: keys added since
+ * keep their defaults), with the same checks as gd_settings_set; the message names the
+ * key. s is unchanged on failure. */
+GD_API gd_status gd_settings_from_json(gd_settings *s, const char *json, gd_error *err);
+
+/* The training and test sets a source names: "fashion-mnist" (Debian's
+ * dataset-fashion-mnist), a folder with the four IDX files, or "csv:TRAIN[,TEST]". Either
+ * output may be NULL when not wanted. */
+GD_API gd_status gd_data_load(const char *source, int label_column, bool csv_header,
+                              gd_dataset **train, gd_dataset **test, gd_error *err);
+
+/* Evaluation of a model on a data set (already preprocessed) in evaluation mode, in
+ * batches of the model's planned size: mean cross-entropy, accuracy, and when confusion is
+ * not NULL the confusion matrix (classes x classes of the model's output, row = truth),
+ * which the caller zeroes. The model's mode is restored. */
+typedef struct gd_evaluation {
+    double loss, accuracy;
+    int64_t samples;
+} gd_evaluation;
+GD_API gd_status gd_evaluate(gd_model *m, gd_dataset *ds, int64_t *confusion,
+                             gd_evaluation *out, gd_error *err);
+/* A batch of a data set (rows x sample values) viewed with the model's per-sample input
+ * shape: the same numbers, so that images feed an MLP as flat vectors. */
+GD_API gd_tensor gd_model_input_view(const gd_model *m, gd_tensor batch);
+/* GD_ERR_SHAPE, naming both sizes, when ds's samples are not the model's input size. */
+GD_API gd_status gd_model_check_input(const gd_model *m, const gd_dataset *ds, gd_error *err);
+/* Index of the largest of n scores (the first on ties): a classifier's guess. */
+GD_API int gd_argmax(const float *scores, int n);
+
+/* A training run: the data splits, preprocessing, model, optimiser, schedule, loader and
+ * metrics, owned together, made from settings. With a folder, each epoch writes there
+ * model.safetensors (the best model so far), checkpoint.safetensors, metrics.jsonl, and
+ * config.json at the start; without one, nothing is written and the test figures come
+ * from the last epoch's model. Runs share no state: several may live in one process,
+ * though the thread count (gd_set_num_threads) is the process's. */
+typedef struct gd_run gd_run;
+
+typedef struct gd_run_options {
+    const char *dir; /* the run folder (it must exist), or NULL for none */
+    bool resume;     /* continue the run in dir from its checkpoint (a run killed before
+                        its first checkpoint starts over); its settings are the caller's */
+} gd_run_options;
+
+/* One epoch's figures. Without validation, validated is false and val_* are NaN. */
+typedef struct gd_epoch_metrics {
+    int64_t epoch; /* 1-based */
+    double train_loss, train_accuracy, val_loss, val_accuracy, lr, seconds, samples_per_sec;
+    bool validated, best;
+} gd_epoch_metrics;
+
+/* Where a training step is, for observers. */
+typedef struct gd_step_info {
+    int64_t epoch;      /* 0-based: the epoch in progress */
+    int64_t batch;      /* 1-based within the epoch */
+    int64_t batches;    /* in the epoch */
+    int64_t step;       /* optimiser steps taken before this one */
+    int64_t batch_size; /* samples in this batch */
+    double loss;        /* this batch's mean loss (after forward) */
+    double epoch_loss;  /* the mean loss of the epoch's batches so far, this one included */
+    double samples_per_sec; /* the epoch's training pace so far */
+    double lr;
+} gd_step_info;
+
+/* Callbacks at fixed points of each step and epoch; any may be NULL. after_backward runs
+ * before clipping and the optimiser's step, with the gradients in place (where data
+ * parallelism reduces them and monitors read them). A callback may call gd_run_stop. */
+typedef struct gd_observer {
+    void *ctx;
+    void (*after_forward)(void *ctx, gd_run *run, const gd_step_info *step);
+    void (*after_backward)(void *ctx, gd_run *run, const gd_step_info *step);
+    void (*after_step)(void *ctx, gd_run *run, const gd_step_info *step);
+    void (*epoch_end)(void *ctx, gd_run *run, const gd_epoch_metrics *epoch);
+} gd_observer;
+
+#define GD_MAX_OBSERVERS 8
+
+typedef enum gd_stop_reason {
+    GD_STOP_COMPLETED,     /* every epoch ran */
+    GD_STOP_EARLY,         /* patience epochs without a better validation accuracy */
+    GD_STOP_REQUESTED,     /* an observer called gd_run_stop */
+    GD_STOP_DIVERGED       /* the loss became NaN or infinite (GD_ERR_NUMERIC) */
+} gd_stop_reason;
+
+/* What a run did; history points into the run (valid until it is freed). */
+typedef struct gd_run_result {
+    gd_stop_reason stop;
+    int64_t epochs;                 /* epochs done, resumed ones included */
+    int64_t best_epoch;             /* the epoch model.safetensors holds (the last without
+                                       validation) */
+    double best_val_accuracy;       /* NaN without validation */
+    bool validated;
+    double final_train_loss;
+    double train_seconds;           /* wall time of the epochs, validation and files */
+    double samples_per_sec;         /* training samples per second of the training loops */
+    int64_t diverged_epoch, diverged_step; /* 1-based, when stop is GD_STOP_DIVERGED */
+    bool tested;                    /* a test set was there and gd_run_test ran */
+    gd_evaluation test;
+    const gd_epoch_metrics *history; /* one per epoch done */
+    int64_t history_len;
+} gd_run_result;
+
+/* Loads the data, splits it, fits the preprocessing on the training split (or restores it
+ * from the checkpoint), builds the model, the loader with its augmentation, the optimiser
+ * and the schedule. On failure *out is NULL and err says which setting is wrong (messages
+ * name the command line's flags). */
+GD_API gd_status gd_run_create(gd_run **out, const gd_settings *s, const gd_run_options *opt,
+                               gd_error *err);
+GD_API void gd_run_free(gd_run *run);
+GD_API const char *gd_run_error(const gd_run *run);
+GD_API gd_status gd_run_add_observer(gd_run *run, const gd_observer *observer);
+/* Asks the run to stop after the step in progress: gd_run_epoch and gd_run_fit return
+ * then, and an epoch stopped before its end is abandoned (not counted, nothing written),
+ * so that a resume repeats it whole. */
+GD_API void gd_run_stop(gd_run *run);
+
+/* One training step on the next batch of the epoch in progress (starting an epoch when
+ * none is); *epoch_done is set when that batch was the epoch's last, and the epoch is then
+ * ended as gd_run_epoch ends it. GD_ERR_NUMERIC when the loss is not finite. */
+GD_API gd_status gd_run_step(gd_run *run, bool *epoch_done);
+/* The rest of the epoch in progress (or a whole new one), then validation, the best
+ * model, the checkpoint and the metrics; *metrics gets the epoch's figures (may be NULL;
+ * its epoch is 0 when gd_run_stop abandoned the epoch). */
+GD_API gd_status gd_run_epoch(gd_run *run, gd_epoch_metrics *metrics);
+/* Epochs until settings.epochs, early stopping or gd_run_stop; GD_ERR_NUMERIC when the
+ * loss diverged (the result says where). Then tests the best model (gd_run_test). */
+GD_API gd_status gd_run_fit(gd_run *run, gd_run_result *result);
+/* Evaluates the best model (model.safetensors when the run has a folder, else the run's
+ * own model) on the test set, giving back the training's memory first (the optimiser's
+ * state, the training split, and with a folder the model), so no step can follow. */
+GD_API gd_status gd_run_test(gd_run *run, gd_evaluation *out);
+/* The result so far. */
+GD_API void gd_run_result_get(const gd_run *run, gd_run_result *out);
+
+/* The run's parts, owned by the run (NULL once gd_run_test has given them back). */
+GD_API gd_model *gd_run_model(gd_run *run);
+GD_API gd_optimizer *gd_run_optimizer(gd_run *run);
+GD_API const gd_settings *gd_run_settings(const gd_run *run);
+GD_API gd_dataset *gd_run_dataset(gd_run *run, const char *split); /* "train", "val", "test" */
+GD_API int64_t gd_run_batches_per_epoch(const gd_run *run);
+GD_API int64_t gd_run_parameter_count(const gd_run *run);
+/* True when the model has batch norm, which mixes the samples of a batch in training. */
+GD_API bool gd_run_has_batchnorm(const gd_run *run);
+
+/* ---------------------------------------------------------- Gradient check */
+
+/* The numerical gradient check (CS231n's "gradient checks"): backpropagation's gradient of
+ * a scalar objective L, with respect to the input batch (optional) and to every float32
+ * parameter tensor (weights and biases alike), compared element by element with central
+ * differences of L.
+ *
+ * Numeric gradient: x is moved by +-h and L re-evaluated by a forward pass; differences at
+ * h and h/2 are combined by Richardson extrapolation, (4 D(h/2) - D(h)) / 3, which leaves a
+ * truncation error of O(h^4) instead of O(h^2) (batch norm's curvature makes the plain
+ * O(h^2) visible at a float32-sized h). The steps are those actually taken after rounding
+ * x +- h to float. The model stays in the mode it is in (training or evaluation); in
+ * training, dropout's masks are held fixed by restoring the model's generator before every
+ * forward. Inputs should stay further than h from kinks (ReLU at 0, max-pooling and maxout
+ * ties), where a difference straddling the kink is meaningless.
+ *
+ * Relative error of one element, analytic a and numeric n:
+ *     |a - n| / max(|a|, |n|, floor * max_j |a_j|, 1e-6),
+ * the max_j running over the whole tensor (every element, sampled or not). The lecture's
+ * definition has no floor; float32 needs one: an element whose true gradient is near zero
+ * carries only rounding noise (~3e-4 absolute after batch norm) and would read as 100%
+ * wrong. The floor (default 0.1) judges such elements on the tensor's scale, while a 1%
+ * or sign error still shows in full on the tensor's large elements.
+ *
+ * Float32 floor: L is evaluated in float32 (accumulated in double), so each evaluation
+ * carries a rounding error of ~6e-8 * sqrt(numel) relative to the output's scale, which
+ * the difference divides by h = 1e-2 and Richardson amplifies ~3x: a correct model's worst
+ * element measures 1e-6 to 1e-4 (smooth layers 1e-6 to 1e-5; batch norm, and the real-loss
+ * mode's mean over a batch, up to 1e-4), never the lecture's 1e-7, which assumes double
+ * precision. A smaller h does not help: the rounding term grows as 1/h. Hence the
+ * classification (gd_gradcheck_classify) keeps the lecture's bands and splits its
+ * "uncomfortable" band at GD_GRADCHECK_FLOAT32_TOL: at or below it, a float32 check
+ * passes (the test suite's tolerance); a planted 1% scale error (relative error ~1e-2) or
+ * a flipped sign (2) fails it. Below 1e-4 the lecture's "fine only with kinks" cannot be
+ * told apart from float32 noise, so a smooth model there passes too.
+ *
+ * Cost: four forwards per checked element (and a backward once); sample K elements per
+ * tensor to check a large model. The model's parameters, buffers (batch norm's running
+ * statistics) and generator are as they were afterwards; its gradients hold the analytic
+ * gradient of L, and its activations those of the last evaluation. */
+
+#define GD_GRADCHECK_FLOAT32_TOL 2e-3
+#define GD_GRADCHECK_DEFAULT_STEP 1e-2
+
+typedef enum gd_gradcheck_objective {
+    GD_GRADCHECK_PROBE,   /* L = sum(output * R), R uniform in [-1, 1) drawn from seed: every
+                             output element gets a distinct weight, good for one layer */
+    GD_GRADCHECK_LOSS,    /* L = gd_model_loss(loss, labels, targets): the whole model as
+                             training sees it, e.g. with its cross-entropy */
+    GD_GRADCHECK_CALLBACK /* L = fn(m, ctx, &L), run after each forward; fn writes dL/doutput
+                             into gd_model_output_grad(m), as gd_model_loss does */
+} gd_gradcheck_objective;
+
+typedef gd_status (*gd_gradcheck_fn)(gd_model *m, void *ctx, double *value);
+
+typedef struct gd_gradcheck_options {
+    gd_gradcheck_objective objective;
+    const gd_loss *loss;      /* GD_GRADCHECK_LOSS, with labels or targets as it needs */
+    const int32_t *labels;
+    const float *targets;
+    gd_gradcheck_fn fn;       /* GD_GRADCHECK_CALLBACK */
+    void *ctx;
+    int64_t samples;          /* at most this many elements per tensor, drawn without
+                                 replacement from seed; 0: every element */
+    double step;              /* h, > 0 */
+    double floor;             /* the relative error's floor, a fraction of the tensor's
+                                 largest analytic entry, >= 0 */
+    uint64_t seed;            /* R and the sampled indices: the same seed, the same result */
+    bool check_input;         /* also check dL/dinput (the first entry, named "input") */
+} gd_gradcheck_options;
+
+/* PROBE, every element, h = GD_GRADCHECK_DEFAULT_STEP, floor 0.1, seed 7, input checked. */
+GD_API gd_gradcheck_options gd_gradcheck_defaults(void);
+
+/* One tensor's comparison. */
+typedef struct gd_gradcheck_tensor {
+    const char *name;         /* "input" or the parameter's name, "0.weight" (the model's
+                                 string: valid while the model lives) */
+    int64_t numel;            /* elements in the tensor */
+    int64_t checked;          /* elements compared */
+    int64_t worst_index;      /* flat index of the worst of them (-1 when none) */
+    double worst_error;       /* its relative error (NaN when a value was not finite) */
+    double analytic, numeric; /* the two gradients there */
+} gd_gradcheck_tensor;
+
+/* The caller's array and what the check wrote into it. */
+typedef struct gd_gradcheck_result {
+    gd_gradcheck_tensor *tensors; /* in: capacity entries */
+    size_t capacity;              /* in: at least gd_gradcheck_tensor_count(m, ...) */
+    size_t count;                 /* out: entries written, input first, then the
+                                     parameters in gd_model_tensor_at order */
+    size_t worst;                 /* out: the entry with the largest worst_error */
+    double worst_error;           /* out: its worst_error, the overall worst */
+} gd_gradcheck_result;
+
+/* The entries a check of m writes: its float32 parameter tensors, plus one for the input. */
+GD_API size_t gd_gradcheck_tensor_count(const gd_model *m, bool check_input);
+
+/* Checks a built model on an input batch (opt NULL: gd_gradcheck_defaults()). GD_OK means
+ * the check ran, not that the gradients agree: judge result->worst_error (or each entry)
+ * with gd_gradcheck_classify. Fails with GD_ERR_INVALID_ARGUMENT for bad options or a
+ * capacity below the count (result->count then says how many are needed), with the
+ * model's own status when a forward, the loss, the callback or the backward fails, and
+ * GD_ERR_NO_MEMORY; err (may be NULL) says why. It allocates copies of the input, its
+ * gradient and the model's buffers. */
+GD_API gd_status gd_gradcheck(gd_model *m, const gd_tensor *input,
+                              const gd_gradcheck_options *opt, gd_gradcheck_result *result,
+                              gd_error *err);
+
+/* The lecture's bands for a relative error, with the float32 tolerance splitting its
+ * "uncomfortable" band. A float32 check passes at GD_GRADCHECK_FLOAT32_NOISE or better. */
+typedef enum gd_gradcheck_verdict {
+    GD_GRADCHECK_GOOD,          /* < 1e-7: "you should be happy" (double precision only) */
+    GD_GRADCHECK_KINKS_ONLY,    /* 1e-7 to 1e-4: fine with kinks (ReLU, max-pooling,
+                                   maxout); in double, too high for a smooth model, in
+                                   float32 its usual floor */
+    GD_GRADCHECK_FLOAT32_NOISE, /* above 1e-4 to GD_GRADCHECK_FLOAT32_TOL: "uncomfortable"
+                                   in double, within float32's rounding noise */
+    GD_GRADCHECK_UNCOMFORTABLE, /* above GD_GRADCHECK_FLOAT32_TOL to 1e-2 */
+    GD_GRADCHECK_WRONG          /* above 1e-2, or NaN: the gradient is probably wrong */
+} gd_gradcheck_verdict;
+
+GD_API gd_gradcheck_verdict gd_gradcheck_classify(double relative_error);
+/* "good", "fine only with kinks", "float32 noise", "uncomfortable", "wrong". */
+GD_API const char *gd_gradcheck_verdict_name(gd_gradcheck_verdict verdict);
+
 #ifdef __cplusplus
 }
 #endif

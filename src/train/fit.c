@@ -1,0 +1,244 @@
+/* Training: the composition of a step (forward, loss, backward, clipping, the optimiser's
+ * step) with the observers at its fixed points, the end of an epoch (validation, the
+ * best model, early stopping's count, the run's files), and the test of the best model. */
+#include "train.h"
+
+#include <math.h>
+#include <stdlib.h>
+
+#define EACH_OBSERVER(run, hook, ...)                                     \
+    for (int o_ = 0; o_ < (run)->nobservers; o_++)                        \
+        if ((run)->observers[o_].hook)                                    \
+            (run)->observers[o_].hook((run)->observers[o_].ctx, (run), __VA_ARGS__)
+
+static void start_epoch(gd_run *run)
+{
+    gd_epoch_progress *p = &run->progress;
+    *p = (gd_epoch_progress){.started = true, .start = gd_now_seconds()};
+    p->wall_start = p->start;
+    p->lr = gd_schedule_lr(&run->schedule, gd_optim_step_count(run->opt));
+    gd_model_set_training(run->model, true);
+    gd_loader_start_epoch(run->loader, run->state.epoch);
+}
+
+static gd_status diverged(gd_run *run)
+{
+    run->stop = GD_STOP_DIVERGED;
+    run->diverged_epoch = run->state.epoch + 1;
+    run->diverged_step = run->progress.batch;
+    return gd_fail(run->msg, GD_ERR_NUMERIC,
+                   "the loss became NaN or infinite at epoch %lld, step %lld",
+                   (long long)run->diverged_epoch, (long long)run->diverged_step);
+}
+
+static void count_correct(gd_run *run, int64_t rows, const int32_t *labels)
+{
+    const gd_tensor *y = gd_model_output(run->model);
+    for (int64_t i = 0; i < rows; i++)
+        run->progress.correct += gd_argmax(y->data + i * y->dims[1], (int)y->dims[1]) == labels[i];
+}
+
+/* Forward and loss, then the observers that read them, backward, the observers that read
+ * the gradients, clipping and the optimiser's step. */
+static gd_status train_batch(gd_run *run, gd_tensor x, const int32_t *labels, gd_step_info *info)
+{
+    gd_model *m = run->model;
+    gd_epoch_progress *p = &run->progress;
+    gd_tensor in = gd_model_input_view(m, x);
+    gd_optim_set_lr(run->opt, info->lr);
+    gd_status st = gd_model_forward(m, &in);
+    if (st == GD_OK)
+        st = gd_model_loss(m, &run->loss, labels, NULL, &info->loss);
+    if (st == GD_ERR_NUMERIC || (st == GD_OK && !isfinite(info->loss)))
+        return diverged(run);
+    if (st != GD_OK)
+        return gd_fail(run->msg, st, "%s", gd_model_error(m));
+    count_correct(run, x.dims[0], labels);
+    p->loss_sum += info->loss * (double)x.dims[0];
+    p->seen += x.dims[0];
+    info->epoch_loss = p->loss_sum / (double)p->seen;
+    info->samples_per_sec = (double)p->seen / (gd_now_seconds() - p->start);
+    EACH_OBSERVER(run, after_forward, info);
+    st = gd_model_backward(m);
+    if (st == GD_OK)
+        EACH_OBSERVER(run, after_backward, info);
+    if (st == GD_OK && run->settings.clip_norm > 0)
+        st = gd_model_clip_grad_norm(m, run->settings.clip_norm, NULL);
+    if (st == GD_OK)
+        st = gd_optim_step(run->opt);
+    if (st != GD_OK)
+        return gd_fail(run->msg, st, "%s", gd_model_error(m));
+    EACH_OBSERVER(run, after_step, info);
+    return GD_OK;
+}
+
+static gd_status end_epoch(gd_run *run, gd_epoch_metrics *out);
+
+gd_status gd_run_step(gd_run *run, bool *epoch_done)
+{
+    *epoch_done = false;
+    if (run->released)
+        return gd_fail(run->msg, GD_ERR_STATE, "run: a step after gd_run_test");
+    if (!run->progress.started)
+        start_epoch(run);
+    gd_tensor x;
+    const int32_t *labels;
+    if (!gd_loader_next(run->loader, &x, &labels))
+        return gd_fail(run->msg, GD_ERR_STATE, "run: the epoch has no batch left");
+    gd_epoch_progress *p = &run->progress;
+    gd_step_info info = {.epoch = run->state.epoch, .batch = ++p->batch,
+                         .batches = gd_loader_batches(run->loader),
+                         .step = gd_optim_step_count(run->opt), .batch_size = x.dims[0],
+                         .lr = gd_schedule_lr(&run->schedule, gd_optim_step_count(run->opt))};
+    gd_status st = train_batch(run, x, labels, &info);
+    if (st == GD_OK && p->batch == info.batches) {
+        *epoch_done = true;
+        return end_epoch(run, NULL);
+    }
+    return st;
+}
+
+/* ------------------------------------------------------------ epoch ends */
+
+static gd_status validate(gd_run *run, gd_epoch_metrics *m)
+{
+    m->validated = run->val != NULL;
+    m->val_loss = m->val_accuracy = NAN;
+    if (!m->validated)
+        return GD_OK;
+    gd_evaluation ev;
+    gd_error err;
+    gd_status st = gd_evaluate(run->model, run->val, NULL, &ev, &err);
+    m->val_loss = ev.loss;
+    m->val_accuracy = ev.accuracy;
+    return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
+}
+
+/* Without a validation set nothing measures a better epoch: each epoch replaces the kept
+ * model, so the last one is kept and early stopping never triggers. */
+static gd_status keep_best(gd_run *run, gd_epoch_metrics *m)
+{
+    gd_run_state *s = &run->state;
+    m->best = !m->validated || m->val_accuracy > s->best_val_accuracy;
+    if (!m->best) {
+        s->bad_epochs++;
+        return GD_OK;
+    }
+    s->best_val_accuracy = m->validated ? m->val_accuracy : NAN;
+    s->best_epoch = m->epoch;
+    s->bad_epochs = 0;
+    return run->dir ? gd_run_save_best(run) : GD_OK;
+}
+
+/* The epoch's figures, validation, the best model, then the checkpoint (which carries the
+ * history) and metrics.jsonl: a kill between any two leaves files that a resume from the
+ * last checkpoint makes consistent again. Observers see the epoch once its files are. */
+static gd_status end_epoch(gd_run *run, gd_epoch_metrics *out)
+{
+    gd_epoch_progress *p = &run->progress;
+    gd_run_state *s = &run->state;
+    gd_epoch_metrics m = {.epoch = s->epoch + 1, .lr = p->lr};
+    m.seconds = gd_now_seconds() - p->start;
+    m.train_loss = p->loss_sum / (double)p->seen;
+    m.train_accuracy = (double)p->correct / (double)p->seen;
+    m.samples_per_sec = (double)p->seen / m.seconds;
+    s->samples += p->seen;
+    s->loop_seconds += m.seconds;
+    p->started = false;
+    s->epoch = m.epoch;
+    gd_status st = validate(run, &m);
+    if (st == GD_OK)
+        st = keep_best(run, &m);
+    s->final_train_loss = m.train_loss;
+    s->train_seconds += gd_now_seconds() - p->wall_start;
+    if (st == GD_OK)
+        st = gd_run_history_add(run, &m);
+    if (st == GD_OK && run->dir && (st = gd_run_save_checkpoint(run)) == GD_OK)
+        st = gd_run_write_metrics(run);
+    if (out)
+        *out = m;
+    if (st == GD_OK)
+        EACH_OBSERVER(run, epoch_end, &m);
+    return st;
+}
+
+gd_status gd_run_epoch(gd_run *run, gd_epoch_metrics *metrics)
+{
+    bool done = false;
+    gd_status st = GD_OK;
+    int64_t before = run->history_len;
+    while (st == GD_OK && !done && !run->stop_requested)
+        st = gd_run_step(run, &done);
+    if (metrics)
+        *metrics = run->history_len > before ? run->history[run->history_len - 1]
+                                             : (gd_epoch_metrics){0};
+    return st;
+}
+
+/* ------------------------------------------------------------------- fit */
+
+static bool patience_spent(const gd_run *run)
+{
+    const gd_settings *s = &run->settings;
+    return run->val && s->patience > 0 && run->state.bad_epochs >= s->patience;
+}
+
+gd_status gd_run_fit(gd_run *run, gd_run_result *result)
+{
+    gd_status st = GD_OK;
+    run->stop = GD_STOP_COMPLETED;
+    while (st == GD_OK && run->state.epoch < run->settings.epochs) {
+        if (patience_spent(run)) {
+            run->stop = GD_STOP_EARLY;
+            break;
+        }
+        st = gd_run_epoch(run, NULL);
+        if (st == GD_OK && run->stop_requested) {
+            run->stop = GD_STOP_REQUESTED;
+            break;
+        }
+    }
+    if (st == GD_OK && run->test)
+        st = gd_run_test(run, &run->test_result);
+    if (result)
+        gd_run_result_get(run, result);
+    return st;
+}
+
+gd_status gd_run_test(gd_run *run, gd_evaluation *out)
+{
+    if (!run->test)
+        return gd_fail(run->msg, GD_ERR_STATE, "run: no test set");
+    gd_run_release_training(run);
+    gd_model *best = run->model;
+    gd_error err;
+    gd_status st = GD_OK;
+    if (run->dir) { /* the best model, as saved; the last one's memory goes first */
+        char path[GD_PATH_MAX];
+        gd_model_free(run->model);
+        run->model = NULL;
+        st = gd_model_load(&best, NULL, gd_run_path(run, "model.safetensors", path), 256, &err);
+    }
+    if (st == GD_OK)
+        st = gd_evaluate(best, run->test, NULL, out, &err);
+    if (best != run->model)
+        gd_model_free(best);
+    if (st != GD_OK)
+        return gd_fail(run->msg, st, "%s", err.message);
+    run->tested = true;
+    run->test_result = *out;
+    return GD_OK;
+}
+
+void gd_run_result_get(const gd_run *run, gd_run_result *out)
+{
+    const gd_run_state *s = &run->state;
+    *out = (gd_run_result){
+        .stop = run->stop, .epochs = s->epoch, .best_epoch = s->best_epoch,
+        .best_val_accuracy = run->val ? s->best_val_accuracy : NAN, .validated = run->val != NULL,
+        .final_train_loss = s->final_train_loss, .train_seconds = s->train_seconds,
+        .samples_per_sec = s->loop_seconds > 0 ? (double)s->samples / s->loop_seconds : 0,
+        .diverged_epoch = run->diverged_epoch, .diverged_step = run->diverged_step,
+        .tested = run->tested, .test = run->test_result, .history = run->history,
+        .history_len = run->history_len};
+}

@@ -1,0 +1,354 @@
+/* A run's setup from its settings: data, split, preprocessing, model, loader with its
+ * augmentation, optimiser and schedule, in the order each needs the one before; on a
+ * resume the model and preprocessing come from the checkpoint instead. Messages name the
+ * command line's flags, which are the settings' names (settings.c). */
+#include "train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+double gd_now_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + 1e-9 * (double)t.tv_nsec;
+}
+
+/* ------------------------------------------------------------------ data */
+
+static gd_status prepare_data(gd_run *run)
+{
+    const gd_settings *s = &run->settings;
+    gd_dataset *all = NULL;
+    gd_error err;
+    gd_status st = gd_data_load(s->data, s->label_column, s->csv_header, &all, &run->test, &err);
+    if (st == GD_OK && s->limit > 0) {
+        gd_dataset *head = NULL;
+        st = gd_dataset_head(all, s->limit, &head, &err);
+        gd_dataset_free(all);
+        all = head;
+    }
+    if (st == GD_OK && s->val_size > 0)
+        st = gd_dataset_split(all, s->val_size, s->seed, &run->train, &run->val, &err);
+    else if (st == GD_OK) {
+        run->train = all;
+        all = NULL;
+    }
+    gd_dataset_free(all);
+    return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
+}
+
+/* Fits (fresh run) or has restored (resume) the preprocessing, then applies it to every
+ * split: statistics come from the training split only. */
+static gd_status preprocess_data(gd_run *run)
+{
+    const gd_settings *s = &run->settings;
+    gd_error err;
+    gd_status st = GD_OK;
+    if (!run->pre && strcmp(s->preprocess, "none") != 0 &&
+        (st = gd_preprocess_fit(&run->pre, s->preprocess, s->preprocess_eps, run->train, &err))) {
+        if (st == GD_ERR_LIMIT || st == GD_ERR_NO_MEMORY) /* memory decided, not the setting */
+            return gd_fail(run->msg, st, "%s", err.message);
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT, "--preprocess %s: %s", s->preprocess,
+                       err.message);
+    }
+    gd_dataset *sets[] = {run->train, run->val, run->test};
+    for (int i = 0; run->pre && i < 3 && st == GD_OK; i++)
+        if (sets[i])
+            st = gd_preprocess_apply_dataset(run->pre, sets[i], &err);
+    return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
+}
+
+/* ----------------------------------------------------------------- model */
+
+/* Flat samples first (an MLP on images sees their pixels as one vector), then the data's
+ * own shape (convolutions need C x H x W). */
+static gd_status build_model(gd_run *run)
+{
+    const gd_settings *s = &run->settings;
+    int64_t dims[GD_MAX_DIMS];
+    int ndim = gd_dataset_sample_shape(run->train, dims);
+    int64_t flat = gd_dataset_sample_size(run->train);
+    gd_error err;
+    gd_status st = gd_model_from_spec(&run->model, s->model, s->seed, 1, &flat, s->batch_size, &err);
+    if (st == GD_ERR_SHAPE && ndim > 1)
+        st = gd_model_from_spec(&run->model, s->model, s->seed, ndim, dims, s->batch_size, &err);
+    if (st == GD_ERR_LIMIT) /* the spec is fine; the machine or the limit is too small */
+        return gd_fail(run->msg, st, "%s", err.message);
+    return st == GD_OK ? GD_OK : gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT, "--model: %s", err.message);
+}
+
+static bool has_batchnorm(const gd_model *m)
+{
+    gd_layer_info info;
+    for (size_t i = 0; i < gd_model_layer_count(m); i++)
+        if (gd_model_layer_at(m, i, &info) == GD_OK && strncmp(info.kind, "batchnorm", 9) == 0)
+            return true;
+    return false;
+}
+
+static int64_t parameter_count(gd_model *m) { return gd_model_parameters_flat(m).dims[0]; }
+
+/* ---------------------------------------------------------------- loader */
+
+/* Batch norm in training normalises by the batch's own mean and variance, which a single
+ * sample does not have (its variance is 0): with batch norm, a last batch of one sample is
+ * skipped, and a run whose every batch would be a single sample is refused before it
+ * trains on nothing (its losses would be NaN, 0/0 samples). */
+static gd_status make_loader(gd_run *run)
+{
+    int64_t n = gd_dataset_size(run->train), b = run->settings.batch_size;
+    bool bn = run->batchnorm;
+    if (bn && b == 1)
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
+                       "no usable training batch: batch norm (bn in --model) cannot train on "
+                       "a batch of one sample, and --batch-size 1 makes every batch one; give "
+                       "a --batch-size of 2 or more, or a model without bn");
+    if (bn && n == 1)
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
+                       "no usable training batch: the training split has 1 sample, and batch "
+                       "norm (bn in --model) cannot train on a batch of one; give more "
+                       "training samples (--limit, --val-size) or a model without bn");
+    gd_error err;
+    gd_status st = gd_loader_create(&run->loader, run->train, b, true, bn && n % b == 1,
+                                    run->settings.seed, &err);
+    if (st != GD_OK)
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT, "%s", err.message);
+    if (gd_loader_batches(run->loader) == 0) /* the readers and the split leave none empty: a guard */
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
+                       "no usable training batch in a training split of %lld samples; give "
+                       "more training samples (--limit, --val-size)", (long long)n);
+    return GD_OK;
+}
+
+/* --crop-padding, --hflip and --random-erasing, on the training loader only: validation
+ * and test data are evaluated as they are. They act on the data set's C x H x W samples
+ * (after preprocessing, so padding and erasing write the preprocessed zero), which an MLP
+ * then sees flattened. */
+static gd_status set_augmentation(gd_run *run)
+{
+    const gd_settings *s = &run->settings;
+    gd_augment aug = {.crop_padding = s->crop_padding, .horizontal_flip = s->hflip,
+                      .erase_probability = s->random_erasing};
+    gd_error err;
+    gd_status st = gd_loader_set_augment(run->loader, &aug, &err);
+    if (st == GD_ERR_SHAPE)
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
+                       "--crop-padding, --hflip and --random-erasing need image data (C x H x "
+                       "W samples, as IDX or CIFAR; pca and whiten flatten them): %s",
+                       err.message);
+    return st == GD_OK ? GD_OK : gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT, "%s", err.message);
+}
+
+/* ------------------------------------------------------------- optimiser */
+
+static gd_status make_optimizer(gd_run *run)
+{
+    static const struct {
+        const char *name;
+        gd_optim_kind kind;
+    } kinds[] = {{"sgd", GD_OPTIM_SGD}, {"adam", GD_OPTIM_ADAM}, {"adamw", GD_OPTIM_ADAMW},
+                 {"rmsprop", GD_OPTIM_RMSPROP}, {"adagrad", GD_OPTIM_ADAGRAD}};
+    const gd_settings *s = &run->settings;
+    for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
+        if (strcmp(s->optim, kinds[i].name) != 0)
+            continue;
+        gd_optim_config c = gd_optim_defaults(kinds[i].kind);
+        c.lr = s->lr;
+        c.weight_decay = s->weight_decay;
+        if (kinds[i].kind == GD_OPTIM_SGD || kinds[i].kind == GD_OPTIM_RMSPROP)
+            c.momentum = s->momentum;
+        gd_status st = gd_optim_create(&run->opt, run->model, &c);
+        if (st == GD_ERR_LIMIT || st == GD_ERR_NO_MEMORY)
+            return gd_fail(run->msg, st, "%s", gd_optim_error(run->opt));
+        if (st != GD_OK)
+            return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT, "--optim %s: %s", s->optim,
+                           gd_optim_error(run->opt));
+        return GD_OK;
+    }
+    return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
+                   "--optim %s: expected sgd, adam, adamw, rmsprop or adagrad", s->optim);
+}
+
+/* "NAME:A[:B]" with numbers A and optional B (kept as given when absent). */
+static bool parse_schedule_args(const char *text, const char *name, double *a, double *b)
+{
+    size_t len = strlen(name);
+    if (strncmp(text, name, len) != 0 || text[len] != ':')
+        return false;
+    char *end;
+    *a = strtod(text + len + 1, &end);
+    if (end == text + len + 1)
+        return false;
+    if (*end == ':') {
+        const char *second = end + 1;
+        *b = strtod(second, &end);
+        if (end == second)
+            return false;
+    }
+    return *end == '\0';
+}
+
+/* --schedule in epochs, turned into a per-step gd_schedule. */
+static gd_status make_schedule(gd_run *run)
+{
+    const gd_settings *c = &run->settings;
+    int64_t batches = gd_loader_batches(run->loader);
+    int64_t warmup = c->warmup * batches, total = c->epochs * batches;
+    int64_t main_steps = total - warmup > 1 ? total - warmup : 1;
+    gd_schedule *s = &run->schedule;
+    *s = (gd_schedule){.kind = GD_SCHEDULE_CONSTANT, .base_lr = c->lr, .warmup_steps = warmup,
+                       .warmup_start_factor = 0.1};
+    const char *text = c->schedule;
+    double a = 0, b = 0.1, unused = 0;
+    if (strcmp(text, "cosine") == 0) {
+        s->kind = GD_SCHEDULE_COSINE;
+        s->t_max = main_steps;
+    } else if (strcmp(text, "linear") == 0) {
+        s->kind = GD_SCHEDULE_LINEAR;
+        s->start_factor = 1.0, s->end_factor = 0.01, s->total_iters = main_steps;
+    } else if (parse_schedule_args(text, "step", &a, &b) && a >= 1) {
+        s->kind = GD_SCHEDULE_STEP;
+        s->step_size = (int64_t)a * batches;
+        s->gamma = b;
+    } else if (parse_schedule_args(text, "exp", &a, &unused) && unused == 0 && a > 0) {
+        s->kind = GD_SCHEDULE_EXPONENTIAL;
+        s->gamma = pow(a, 1.0 / (double)batches); /* a per epoch */
+    } else if (strcmp(text, "constant") != 0)
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
+                       "--schedule %s: expected constant, cosine, linear, step:EPOCHS[:GAMMA] "
+                       "or exp:GAMMA", text);
+    if (gd_schedule_check(s) != GD_OK)
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
+                       "--schedule %s: impossible settings for this run", text);
+    return GD_OK;
+}
+
+/* ---------------------------------------------------------------- create */
+
+/* Loads the model (and its preprocessing) from the checkpoint when there is one; the
+ * optimiser's state follows once the optimiser exists. */
+static gd_status load_checkpoint_model(gd_run *run, bool *found)
+{
+    char path[GD_PATH_MAX];
+    gd_run_path(run, "checkpoint.safetensors", path);
+    *found = access(path, F_OK) == 0;
+    if (!*found)
+        return GD_OK;
+    gd_error err;
+    gd_status st = gd_model_load(&run->model, &run->pre, path, run->settings.batch_size, &err);
+    return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
+}
+
+static gd_status setup(gd_run *run, bool resume)
+{
+    gd_set_num_threads(run->settings.threads);
+    bool checkpoint = false;
+    gd_status st = prepare_data(run);
+    if (!st && resume)
+        st = load_checkpoint_model(run, &checkpoint);
+    if (!st)
+        st = preprocess_data(run);
+    if (!st && !checkpoint)
+        st = build_model(run);
+    if (st)
+        return st;
+    run->batchnorm = has_batchnorm(run->model);
+    run->parameters = parameter_count(run->model);
+    run->loss = (gd_loss){.kind = GD_LOSS_CROSS_ENTROPY,
+                          .label_smoothing = run->settings.label_smoothing};
+    if ((st = make_loader(run)) || (st = set_augmentation(run)) || (st = make_optimizer(run)) ||
+        (st = make_schedule(run)))
+        return st;
+    run->state.best_val_accuracy = -1;
+    if (checkpoint)
+        return gd_run_restore_checkpoint(run);
+    return gd_run_write_config(run);
+}
+
+gd_status gd_run_create(gd_run **out, const gd_settings *s, const gd_run_options *opt,
+                        gd_error *err)
+{
+    char scratch[GD_MSG_MAX], *msg = err ? err->message : scratch;
+    *out = NULL;
+    if (!s)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "run: no settings");
+    gd_run *run = calloc(1, sizeof *run);
+    if (!run || gd_settings_copy(&run->settings, s) != GD_OK ||
+        (opt && opt->dir && !(run->dir = strdup(opt->dir)))) {
+        gd_run_free(run);
+        return gd_fail(msg, GD_ERR_NO_MEMORY, "run: out of memory");
+    }
+    gd_status st = setup(run, opt && opt->resume && opt->dir);
+    if (st != GD_OK) {
+        snprintf(msg, GD_MSG_MAX, "%s", run->msg);
+        gd_run_free(run);
+        return st;
+    }
+    *out = run;
+    return GD_OK;
+}
+
+/* The training's objects; the test set and preprocessing stay for gd_run_test. */
+void gd_run_release_training(gd_run *run)
+{
+    gd_loader_free(run->loader);
+    gd_optim_free(run->opt);
+    gd_dataset_free(run->train);
+    run->loader = NULL;
+    run->opt = NULL;
+    run->train = NULL;
+    run->released = true;
+}
+
+void gd_run_free(gd_run *run)
+{
+    if (!run)
+        return;
+    gd_run_release_training(run);
+    gd_model_free(run->model);
+    gd_preprocess_free(run->pre);
+    gd_dataset_free(run->val);
+    gd_dataset_free(run->test);
+    gd_settings_free(&run->settings);
+    free(run->history);
+    free(run->dir);
+    free(run);
+}
+
+const char *gd_run_error(const gd_run *run) { return run ? run->msg : "run: none"; }
+
+gd_status gd_run_add_observer(gd_run *run, const gd_observer *observer)
+{
+    if (!observer)
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT, "run: NULL observer");
+    if (run->nobservers == GD_MAX_OBSERVERS)
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT, "run: at most %d observers",
+                       GD_MAX_OBSERVERS);
+    run->observers[run->nobservers++] = *observer;
+    return GD_OK;
+}
+
+void gd_run_stop(gd_run *run) { run->stop_requested = true; }
+
+gd_model *gd_run_model(gd_run *run) { return run->model; }
+gd_optimizer *gd_run_optimizer(gd_run *run) { return run->opt; }
+const gd_settings *gd_run_settings(const gd_run *run) { return &run->settings; }
+int64_t gd_run_batches_per_epoch(const gd_run *run)
+{
+    return run->loader ? gd_loader_batches(run->loader) : 0;
+}
+int64_t gd_run_parameter_count(const gd_run *run) { return run->parameters; }
+bool gd_run_has_batchnorm(const gd_run *run) { return run->batchnorm; }
+
+gd_dataset *gd_run_dataset(gd_run *run, const char *split)
+{
+    if (strcmp(split, "train") == 0)
+        return run->train;
+    if (strcmp(split, "val") == 0)
+        return run->val;
+    return strcmp(split, "test") == 0 ? run->test : NULL;
+}

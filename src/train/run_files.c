@@ -1,0 +1,228 @@
+/* A run's folder: config.json when it starts; model.safetensors (the best model so far),
+ * checkpoint.safetensors and metrics.jsonl after each epoch, each written whole to a
+ * temporary file and renamed. The checkpoint carries the run's state and history as JSON
+ * of a documented layout (below), so that a resumed run rewrites exactly the metrics of
+ * the epochs its checkpoint holds. */
+#include "train.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+const char *gd_run_path(const gd_run *run, const char *name, char *buf)
+{
+    snprintf(buf, GD_PATH_MAX, "%s/%s", run->dir, name);
+    return buf;
+}
+
+static gd_status write_text(gd_run *run, const char *name, const char *text)
+{
+    char path[GD_PATH_MAX];
+    gd_error err;
+    gd_status st = gd_write_file_atomic(gd_run_path(run, name, path), text, strlen(text), &err);
+    return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
+}
+
+gd_status gd_run_write_config(gd_run *run)
+{
+    if (!run->dir)
+        return GD_OK;
+    char *json;
+    gd_error err;
+    if (gd_settings_to_json(&run->settings, &json, &err) != GD_OK)
+        return gd_fail(run->msg, GD_ERR_NO_MEMORY, "%s", err.message);
+    size_t len = strlen(json);
+    char *text = realloc(json, len + 2);
+    if (!text) {
+        free(json);
+        return gd_fail(run->msg, GD_ERR_NO_MEMORY, "config.json: out of memory");
+    }
+    memcpy(text + len, "\n", 2);
+    gd_status st = write_text(run, "config.json", text);
+    free(text);
+    return st;
+}
+
+gd_status gd_run_save_best(gd_run *run)
+{
+    char path[GD_PATH_MAX];
+    gd_error err;
+    gd_status st = gd_model_save(run->model, run->pre, gd_run_path(run, "model.safetensors", path), &err);
+    return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
+}
+
+gd_status gd_run_history_add(gd_run *run, const gd_epoch_metrics *m)
+{
+    if (run->history_len == run->history_cap) {
+        int64_t cap = run->history_cap ? 2 * run->history_cap : 64;
+        gd_epoch_metrics *h = realloc(run->history, (size_t)cap * sizeof *h);
+        if (!h)
+            return gd_fail(run->msg, GD_ERR_NO_MEMORY, "run: out of memory for the history");
+        run->history = h;
+        run->history_cap = cap;
+    }
+    run->history[run->history_len++] = *m;
+    return GD_OK;
+}
+
+/* ------------------------------------------------------------ metrics.jsonl */
+
+/* A number, or null for NaN (no validation), which JSON cannot hold. */
+static void add_number(cJSON *j, const char *key, double v)
+{
+    if (isnan(v))
+        cJSON_AddNullToObject(j, key);
+    else
+        cJSON_AddNumberToObject(j, key, v);
+}
+
+static cJSON *epoch_json(const gd_epoch_metrics *m)
+{
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "epoch", (double)m->epoch);
+    add_number(j, "train_loss", m->train_loss);
+    add_number(j, "train_accuracy", m->train_accuracy);
+    add_number(j, "val_loss", m->validated ? m->val_loss : NAN);
+    add_number(j, "val_accuracy", m->validated ? m->val_accuracy : NAN);
+    cJSON_AddNumberToObject(j, "lr", m->lr);
+    cJSON_AddNumberToObject(j, "seconds", m->seconds);
+    cJSON_AddNumberToObject(j, "samples_per_sec", m->samples_per_sec);
+    return j;
+}
+
+static double number_or_nan(const cJSON *j, const char *key)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, key);
+    return cJSON_IsNumber(v) ? v->valuedouble : NAN;
+}
+
+static gd_epoch_metrics epoch_from_json(const cJSON *j, double best_epoch)
+{
+    gd_epoch_metrics m = {.epoch = (int64_t)number_or_nan(j, "epoch")};
+    m.train_loss = number_or_nan(j, "train_loss");
+    m.train_accuracy = number_or_nan(j, "train_accuracy");
+    m.val_loss = number_or_nan(j, "val_loss");
+    m.val_accuracy = number_or_nan(j, "val_accuracy");
+    m.validated = !isnan(m.val_accuracy);
+    m.lr = number_or_nan(j, "lr");
+    m.seconds = number_or_nan(j, "seconds");
+    m.samples_per_sec = number_or_nan(j, "samples_per_sec");
+    m.best = (double)m.epoch == best_epoch;
+    return m;
+}
+
+gd_status gd_run_write_metrics(gd_run *run)
+{
+    size_t len = 0, cap = 256;
+    char *text = malloc(cap);
+    for (int64_t i = 0; text && i < run->history_len; i++) {
+        cJSON *j = epoch_json(&run->history[i]);
+        char *line = cJSON_PrintUnformatted(j);
+        cJSON_Delete(j);
+        size_t n = line ? strlen(line) : 0;
+        char *grown = line && len + n + 2 > cap ? realloc(text, cap = 2 * (len + n + 2)) : text;
+        if (!line || !grown) {
+            free(line);
+            free(grown ? grown : text);
+            text = NULL;
+            break;
+        }
+        text = grown;
+        memcpy(text + len, line, n);
+        text[len + n] = '\n';
+        len += n + 1;
+        free(line);
+    }
+    if (!text)
+        return gd_fail(run->msg, GD_ERR_NO_MEMORY, "metrics.jsonl: out of memory");
+    text[len] = '\0';
+    gd_status st = write_text(run, "metrics.jsonl", text);
+    free(text);
+    return st;
+}
+
+/* -------------------------------------------------------------- checkpoints */
+
+/* The run state in a checkpoint, schema 1:
+ *   {"schema": 1, "best_epoch": E, "bad_epochs": N, "samples": N,
+ *    "best_val_accuracy": A, "train_seconds": S, "loop_seconds": S,
+ *    "final_train_loss": L, "history": [one metrics.jsonl object per epoch]} */
+#define RUN_STATE_SCHEMA 1
+#define RUN_STATE_MAX (1 << 24) /* the history of a hundred thousand epochs */
+
+static char *state_json(const gd_run *run)
+{
+    const gd_run_state *s = &run->state;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "schema", RUN_STATE_SCHEMA);
+    cJSON_AddNumberToObject(j, "best_epoch", (double)s->best_epoch);
+    cJSON_AddNumberToObject(j, "bad_epochs", (double)s->bad_epochs);
+    cJSON_AddNumberToObject(j, "samples", (double)s->samples);
+    add_number(j, "best_val_accuracy", s->best_val_accuracy);
+    cJSON_AddNumberToObject(j, "train_seconds", s->train_seconds);
+    cJSON_AddNumberToObject(j, "loop_seconds", s->loop_seconds);
+    cJSON_AddNumberToObject(j, "final_train_loss", s->final_train_loss);
+    cJSON *history = cJSON_AddArrayToObject(j, "history");
+    for (int64_t i = 0; history && i < run->history_len; i++)
+        cJSON_AddItemToArray(history, epoch_json(&run->history[i]));
+    char *text = cJSON_PrintUnformatted(j);
+    cJSON_Delete(j);
+    return text;
+}
+
+gd_status gd_run_save_checkpoint(gd_run *run)
+{
+    char path[GD_PATH_MAX], *state = state_json(run);
+    if (!state)
+        return gd_fail(run->msg, GD_ERR_NO_MEMORY, "checkpoint: out of memory for the run state");
+    gd_error err;
+    gd_status st = gd_checkpoint_save(run->model, run->opt, run->pre, run->state.epoch, state,
+                                      gd_run_path(run, "checkpoint.safetensors", path), &err);
+    free(state);
+    return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
+}
+
+static gd_status parse_state(gd_run *run, const char *text, const char *path)
+{
+    cJSON *j = cJSON_Parse(text);
+    const cJSON *history = cJSON_GetObjectItemCaseSensitive(j, "history");
+    if (!cJSON_IsObject(j) || !cJSON_IsArray(history)) {
+        cJSON_Delete(j);
+        return gd_fail(run->msg, GD_ERR_FORMAT, "%s: its run state is not gradus's (schema %d)",
+                       path, RUN_STATE_SCHEMA);
+    }
+    gd_run_state *s = &run->state;
+    s->best_epoch = (int64_t)number_or_nan(j, "best_epoch");
+    s->bad_epochs = (int64_t)number_or_nan(j, "bad_epochs");
+    s->samples = (int64_t)number_or_nan(j, "samples");
+    s->best_val_accuracy = number_or_nan(j, "best_val_accuracy");
+    s->train_seconds = number_or_nan(j, "train_seconds");
+    s->loop_seconds = number_or_nan(j, "loop_seconds");
+    s->final_train_loss = number_or_nan(j, "final_train_loss");
+    gd_status st = GD_OK;
+    run->history_len = 0;
+    for (const cJSON *e = history->child; e && st == GD_OK; e = e->next) {
+        gd_epoch_metrics m = epoch_from_json(e, (double)s->best_epoch);
+        st = gd_run_history_add(run, &m);
+    }
+    cJSON_Delete(j);
+    return st;
+}
+
+gd_status gd_run_restore_checkpoint(gd_run *run)
+{
+    char path[GD_PATH_MAX], *state = calloc(1, RUN_STATE_MAX);
+    if (!state)
+        return gd_fail(run->msg, GD_ERR_NO_MEMORY, "checkpoint: out of memory for the run state");
+    gd_error err;
+    gd_status st = gd_checkpoint_load(run->model, run->opt, &run->state.epoch, state, RUN_STATE_MAX,
+                                      gd_run_path(run, "checkpoint.safetensors", path), &err);
+    if (st == GD_OK)
+        st = parse_state(run, state, path);
+    else
+        gd_fail(run->msg, st, "%s", err.message);
+    free(state);
+    return st;
+}

@@ -1,0 +1,369 @@
+/* The settings of a training run, each defined once: its key (config.json's), its flag,
+ * its default, its range and its help line live in one row of the table below, which
+ * gd_settings_set, the JSON reader and writer, and the command line's parser and --help
+ * all read. A new setting is a field of gd_settings and a row here. */
+#include "train.h"
+
+#include <errno.h>
+#include <float.h>
+#include <limits.h>
+#include <math.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+/* JSON numbers are doubles: integers up to 2^53 are exact, and nothing larger converts
+ * to int64_t safely; flags are held to the same bound so that every value survives a
+ * round trip through config.json. */
+#define COUNT_MAX 9007199254740992.0
+
+typedef struct setting {
+    gd_setting_info info;
+    size_t offset;
+    double min, max; /* numbers: the range; text: unused */
+} setting;
+
+#define AT(field) offsetof(gd_settings, field)
+
+static const setting table[] = {
+    {{"data", "data", "SOURCE", "data",
+      "fashion-mnist (Debian's dataset-fashion-mnist), a folder with the four IDX files, "
+      "or csv:TRAIN,TEST", "fashion-mnist", GD_SETTING_TEXT}, AT(data), 0, 0},
+    {{"label_column", "label-column", "N", "data", "CSV: 0-based column of the label", "0",
+      GD_SETTING_INT}, AT(label_column), 0, INT_MAX},
+    {{"csv_header", "csv-header", NULL, "data", "CSV: the first row is a header", "off",
+      GD_SETTING_SWITCH}, AT(csv_header), 0, 1},
+    {{"limit", "limit", "N", "data", "use only the first N training examples (0: all)", "all",
+      GD_SETTING_COUNT}, AT(limit), 0, COUNT_MAX},
+    {{"val_size", "val-size", "N", "data",
+      "validation examples split off the training set (0: none; the last epoch's model "
+      "is then kept)", "5000", GD_SETTING_COUNT}, AT(val_size), 0, COUNT_MAX},
+    {{"preprocess", "preprocess", "KIND", "data",
+      "none, center, center-channel, standardize, pca:K, whiten[:K], zca (fitted on the "
+      "training split only)", "standardize", GD_SETTING_TEXT}, AT(preprocess), 0, 0},
+    {{"preprocess_eps", "preprocess-eps", "E", "data",
+      "floor of standardize's deviation; whitening's eigenvalue regulariser (pixels in "
+      "[0, 1] have variances near 0.1)", "0.01", GD_SETTING_REAL}, AT(preprocess_eps), 0,
+     DBL_MAX},
+    {{"crop_padding", "crop-padding", "N", "data",
+      "augment: crop at a random offset of the image zero-padded by N pixels (0: off)", "0",
+      GD_SETTING_INT}, AT(crop_padding), 0, INT_MAX},
+    {{"hflip", "hflip", NULL, "data", "augment: mirror left-right with probability 1/2",
+      "off", GD_SETTING_SWITCH}, AT(hflip), 0, 1},
+    {{"random_erasing", "random-erasing", "P", "data",
+      "augment: zero a random rectangle with probability P (augmentation: training split "
+      "only, C x H x W images only)", "0", GD_SETTING_REAL}, AT(random_erasing), 0, 1},
+    {{"model", "model", "SPEC|@FILE", "model",
+      "the network, e.g. 'linear(256) bn relu linear(10)'", GD_DEFAULT_MODEL,
+      GD_SETTING_TEXT}, AT(model), 0, 0},
+    {{"optim", "optim", "NAME", "optimisation", "sgd, adam, adamw, rmsprop, adagrad", "adam",
+      GD_SETTING_TEXT}, AT(optim), 0, 0},
+    {{"lr", "lr", "RATE", "optimisation", "learning rate", "0.001", GD_SETTING_REAL}, AT(lr),
+     0, DBL_MAX},
+    {{"momentum", "momentum", "M", "optimisation", "SGD and RMSprop momentum", "0.9",
+      GD_SETTING_REAL}, AT(momentum), 0, DBL_MAX},
+    {{"weight_decay", "weight-decay", "W", "optimisation",
+      "as the optimiser defines it (AdamW: decoupled)", "0", GD_SETTING_REAL},
+     AT(weight_decay), 0, DBL_MAX},
+    {{"schedule", "schedule", "KIND", "optimisation",
+      "constant, cosine, linear, step:EPOCHS[:GAMMA], exp:GAMMA", "cosine", GD_SETTING_TEXT},
+     AT(schedule), 0, 0},
+    {{"warmup", "warmup", "EPOCHS", "optimisation", "linear learning-rate warm-up", "0",
+      GD_SETTING_COUNT}, AT(warmup), 0, COUNT_MAX},
+    {{"label_smoothing", "label-smoothing", "E", "optimisation",
+      "cross-entropy label smoothing", "0", GD_SETTING_REAL}, AT(label_smoothing), 0,
+     DBL_MAX},
+    {{"clip_norm", "clip-norm", "N", "optimisation",
+      "clip gradients to this global L2 norm (0: off)", "0", GD_SETTING_REAL},
+     AT(clip_norm), 0, DBL_MAX},
+    {{"epochs", "epochs", "N", "optimisation", "at most N epochs", "30", GD_SETTING_COUNT},
+     AT(epochs), 1, COUNT_MAX},
+    {{"patience", "patience", "N", "optimisation",
+      "stop after N epochs without a better validation accuracy (0: never); the best "
+      "model is the one kept", "8", GD_SETTING_COUNT}, AT(patience), 0, COUNT_MAX},
+    {{"batch_size", "batch-size", "N", "optimisation",
+      "mini-batch size; the last partial batch is used, except a single leftover sample "
+      "when the model has batch norm (which needs two)", "128", GD_SETTING_COUNT},
+     AT(batch_size), 1, COUNT_MAX},
+    {{"seed", "seed", "N", "run", "seeds initialisation, split, shuffling and dropout", "1",
+      GD_SETTING_SEED}, AT(seed), 0, 0},
+    {{"threads", "threads", "N", "run", "threads (0: all cores); same seed + threads = same "
+      "bits", "0", GD_SETTING_INT}, AT(threads), 0, INT_MAX},
+};
+
+#define NSETTINGS (sizeof table / sizeof table[0])
+
+size_t gd_setting_count(void) { return NSETTINGS; }
+
+const gd_setting_info *gd_setting_at(size_t index)
+{
+    return index < NSETTINGS ? &table[index].info : NULL;
+}
+
+static const setting *find(const char *key)
+{
+    for (size_t i = 0; key && i < NSETTINGS; i++)
+        if (strcmp(table[i].info.key, key) == 0)
+            return &table[i];
+    return NULL;
+}
+
+const gd_setting_info *gd_setting_find(const char *key)
+{
+    const setting *d = find(key);
+    return d ? &d->info : NULL;
+}
+
+static void *field(gd_settings *s, const setting *d) { return (char *)s + d->offset; }
+static const void *cfield(const gd_settings *s, const setting *d)
+{
+    return (const char *)s + d->offset;
+}
+
+/* ---------------------------------------------------------------- values */
+
+/* What a setting's values are, for messages. */
+static const char *wanted(const setting *d)
+{
+    switch (d->info.type) {
+    case GD_SETTING_TEXT: return "text";
+    case GD_SETTING_SWITCH: return "true or false";
+    case GD_SETTING_SEED: return "an unsigned integer";
+    case GD_SETTING_REAL: return d->max == 1 ? "a probability in [0, 1]" : "a non-negative number";
+    case GD_SETTING_INT: return "a non-negative integer that fits an int";
+    case GD_SETTING_COUNT: break;
+    }
+    return d->min > 0 ? "a positive integer" : "a non-negative integer";
+}
+
+static bool parse_real(const char *text, double *v)
+{
+    char *end;
+    errno = 0;
+    *v = strtod(text, &end);
+    return !errno && end != text && !*end && isfinite(*v);
+}
+
+static bool parse_seed(const char *text, uint64_t *v)
+{
+    char *end;
+    errno = 0;
+    /* strtoull takes a sign and spaces, and wraps "-1" to 2^64 - 1. */
+    if (!(text[0] >= '0' && text[0] <= '9'))
+        return false;
+    unsigned long long n = strtoull(text, &end, 10);
+    *v = n;
+    return !errno && !*end;
+}
+
+/* A number of a numeric setting from text, checked against its range and kind. */
+static bool parse_number(const setting *d, const char *text, double *v)
+{
+    if (!parse_real(text, v) || !(*v >= d->min && *v <= d->max))
+        return false;
+    return d->info.type == GD_SETTING_REAL || *v == floor(*v);
+}
+
+static void store_number(gd_settings *s, const setting *d, double v)
+{
+    void *f = field(s, d);
+    if (d->info.type == GD_SETTING_REAL)
+        *(double *)f = v;
+    else if (d->info.type == GD_SETTING_INT)
+        *(int *)f = (int)v;
+    else if (d->info.type == GD_SETTING_COUNT)
+        *(int64_t *)f = (int64_t)v;
+    else
+        *(bool *)f = v != 0;
+}
+
+static gd_status set_text(char **f, const char *text, char *msg, const char *key)
+{
+    char *copy = strdup(text);
+    if (!copy)
+        return gd_fail(msg, GD_ERR_NO_MEMORY, "%s: out of memory", key);
+    free(*f);
+    *f = copy;
+    return GD_OK;
+}
+
+static gd_status bad_value(const setting *d, const char *text, char *msg)
+{
+    return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "--%s %.80s: expected %s", d->info.flag, text,
+                   wanted(d));
+}
+
+static gd_status set_from_text(gd_settings *s, const setting *d, const char *text, char *msg)
+{
+    if (d->info.type == GD_SETTING_TEXT)
+        return set_text(field(s, d), text, msg, d->info.key);
+    if (d->info.type == GD_SETTING_SEED) {
+        uint64_t seed;
+        if (!parse_seed(text, &seed))
+            return bad_value(d, text, msg);
+        *(uint64_t *)field(s, d) = seed;
+        return GD_OK;
+    }
+    double v;
+    if (d->info.type == GD_SETTING_SWITCH) {
+        bool on = strcmp(text, "true") == 0;
+        if (!on && strcmp(text, "false") != 0)
+            return bad_value(d, text, msg);
+        v = on;
+    } else if (!parse_number(d, text, &v))
+        return bad_value(d, text, msg);
+    store_number(s, d, v);
+    return GD_OK;
+}
+
+gd_status gd_settings_set(gd_settings *s, const char *key, const char *text, gd_error *err)
+{
+    char scratch[GD_MSG_MAX], *msg = err ? err->message : scratch;
+    const setting *d = find(key);
+    if (!s || !text)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "settings: NULL argument");
+    if (!d)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "no setting is named \"%.64s\"",
+                       key ? key : "(null)");
+    return set_from_text(s, d, text, msg);
+}
+
+/* ------------------------------------------------------ defaults, copies */
+
+void gd_settings_free(gd_settings *s)
+{
+    if (!s)
+        return;
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (table[i].info.type == GD_SETTING_TEXT) {
+            char **f = field(s, &table[i]);
+            free(*f);
+            *f = NULL;
+        }
+}
+
+void gd_settings_defaults(gd_settings *s)
+{
+    memset(s, 0, sizeof *s);
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const setting *d = &table[i];
+        /* "all" (limit) and "off" (switches) stand for 0, which memset set. */
+        const char *text = d->info.fallback;
+        if (strcmp(text, "all") != 0 && strcmp(text, "off") != 0)
+            set_from_text(s, d, text, (char[GD_MSG_MAX]){0});
+    }
+}
+
+gd_status gd_settings_copy(gd_settings *dst, const gd_settings *src)
+{
+    *dst = *src;
+    for (size_t i = 0; i < NSETTINGS; i++)
+        if (table[i].info.type == GD_SETTING_TEXT)
+            *(char **)field(dst, &table[i]) = NULL;
+    for (size_t i = 0; i < NSETTINGS; i++) {
+        const setting *d = &table[i];
+        const char *text = d->info.type == GD_SETTING_TEXT ? *(char *const *)cfield(src, d) : NULL;
+        if (text && !(*(char **)field(dst, d) = strdup(text))) {
+            gd_settings_free(dst);
+            return GD_ERR_NO_MEMORY;
+        }
+    }
+    return GD_OK;
+}
+
+/* ------------------------------------------------------------------ JSON */
+
+static bool add_value(cJSON *j, const gd_settings *s, const setting *d)
+{
+    const void *f = cfield(s, d);
+    const char *k = d->info.key;
+    char seed[32];
+    switch (d->info.type) {
+    case GD_SETTING_TEXT: return cJSON_AddStringToObject(j, k, *(char *const *)f ? *(char *const *)f : "");
+    case GD_SETTING_SWITCH: return cJSON_AddBoolToObject(j, k, *(const bool *)f);
+    case GD_SETTING_INT: return cJSON_AddNumberToObject(j, k, *(const int *)f);
+    case GD_SETTING_COUNT: return cJSON_AddNumberToObject(j, k, (double)*(const int64_t *)f);
+    case GD_SETTING_REAL: return cJSON_AddNumberToObject(j, k, *(const double *)f);
+    case GD_SETTING_SEED:
+        snprintf(seed, sizeof seed, "%llu", (unsigned long long)*(const uint64_t *)f);
+        return cJSON_AddStringToObject(j, k, seed);
+    }
+    return false;
+}
+
+gd_status gd_settings_to_json(const gd_settings *s, char **json, gd_error *err)
+{
+    char scratch[GD_MSG_MAX], *msg = err ? err->message : scratch;
+    cJSON *j = cJSON_CreateObject();
+    bool ok = j && cJSON_AddNumberToObject(j, "schema", GD_SETTINGS_SCHEMA) &&
+              cJSON_AddStringToObject(j, "gradus_version", GD_VERSION_STRING);
+    for (size_t i = 0; ok && i < NSETTINGS; i++)
+        ok = add_value(j, s, &table[i]);
+    *json = ok ? cJSON_Print(j) : NULL;
+    cJSON_Delete(j);
+    return *json ? GD_OK : gd_fail(msg, GD_ERR_NO_MEMORY, "settings: out of memory for JSON");
+}
+
+/* The JSON value of d as the text a flag would give, or false when its type is wrong. */
+static bool json_as_text(const cJSON *v, const setting *d, char *buf, size_t len, const char **text)
+{
+    *text = buf;
+    if (d->info.type == GD_SETTING_TEXT || d->info.type == GD_SETTING_SEED) {
+        *text = cJSON_GetStringValue(v);
+        return *text != NULL;
+    }
+    if (d->info.type == GD_SETTING_SWITCH) {
+        snprintf(buf, len, "%s", cJSON_IsTrue(v) ? "true" : "false");
+        return cJSON_IsBool(v);
+    }
+    if (!cJSON_IsNumber(v))
+        return false;
+    snprintf(buf, len, "%.17g", v->valuedouble); /* exact: parsed back to the same double */
+    return true;
+}
+
+static gd_status read_setting(gd_settings *s, const cJSON *j, const setting *d, char *msg)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, d->info.key);
+    if (!v)
+        return GD_OK; /* a key added since the file was written: its default */
+    char buf[64];
+    const char *text;
+    /* cJSON reads 1e999 as infinity, which parse_real then refuses. */
+    gd_status st = json_as_text(v, d, buf, sizeof buf, &text) ? set_from_text(s, d, text, msg)
+                                                              : GD_ERR_INVALID_ARGUMENT;
+    if (st == GD_ERR_INVALID_ARGUMENT)
+        return gd_fail(msg, st, "%s must be %s", d->info.key,
+                       d->info.type == GD_SETTING_SEED ? "an unsigned integer as a string"
+                                                       : wanted(d));
+    return st;
+}
+
+gd_status gd_settings_from_json(gd_settings *s, const char *json, gd_error *err)
+{
+    char scratch[GD_MSG_MAX], *msg = err ? err->message : scratch;
+    cJSON *j = cJSON_Parse(json);
+    if (!cJSON_IsObject(j)) {
+        cJSON_Delete(j);
+        return gd_fail(msg, GD_ERR_FORMAT, "not a JSON object");
+    }
+    const cJSON *schema = cJSON_GetObjectItemCaseSensitive(j, "schema");
+    gd_status st = GD_OK;
+    if (schema && !(cJSON_IsNumber(schema) && schema->valuedouble <= GD_SETTINGS_SCHEMA))
+        st = gd_fail(msg, GD_ERR_FORMAT, "schema %g is newer than this gradus reads (%d)",
+                     cJSON_IsNumber(schema) ? schema->valuedouble : NAN, GD_SETTINGS_SCHEMA);
+    gd_settings next;
+    if (!st && gd_settings_copy(&next, s) != GD_OK)
+        st = gd_fail(msg, GD_ERR_NO_MEMORY, "settings: out of memory");
+    for (size_t i = 0; !st && i < NSETTINGS; i++)
+        if ((st = read_setting(&next, j, &table[i], msg)) != GD_OK)
+            gd_settings_free(&next);
+    cJSON_Delete(j);
+    if (st)
+        return st == GD_ERR_INVALID_ARGUMENT ? GD_ERR_FORMAT : st;
+    gd_settings_free(s);
+    *s = next;
+    return GD_OK;
+}

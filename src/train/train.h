@@ -1,0 +1,68 @@
+/* The trainer's parts: the run object shared by its setup (run.c), its steps and epochs
+ * (fit.c) and its files (run_files.c). */
+#ifndef GD_TRAIN_H
+#define GD_TRAIN_H
+
+#include "../core/internal.h"
+
+#define GD_DEFAULT_MODEL \
+    "linear(512) bn relu dropout(0.2) linear(256) bn relu dropout(0.2) linear(10)"
+
+/* What a checkpoint must carry beyond the library's objects to resume bit for bit. */
+typedef struct gd_run_state {
+    int64_t epoch, best_epoch, bad_epochs, samples;
+    double best_val_accuracy, train_seconds, loop_seconds, final_train_loss;
+} gd_run_state;
+
+/* The epoch in progress: what gd_run_step accumulates until the epoch ends. */
+typedef struct gd_epoch_progress {
+    bool started;
+    int64_t batch, seen, correct;
+    double loss_sum, start, wall_start, lr;
+} gd_epoch_progress;
+
+struct gd_run {
+    gd_settings settings;
+    char *dir; /* NULL: no files */
+    gd_dataset *train, *val, *test;
+    gd_preprocess *pre;
+    gd_model *model;
+    gd_optimizer *opt;
+    gd_schedule schedule;
+    gd_loader *loader;
+    gd_loss loss;
+    bool batchnorm;
+    int64_t parameters;
+    gd_observer observers[GD_MAX_OBSERVERS];
+    int nobservers;
+    bool stop_requested, released;
+    gd_run_state state;
+    gd_epoch_progress progress;
+    gd_epoch_metrics *history;
+    int64_t history_len, history_cap;
+    gd_stop_reason stop;
+    int64_t diverged_epoch, diverged_step;
+    bool tested;
+    gd_evaluation test_result;
+    char msg[GD_MSG_MAX];
+};
+
+/* Seconds of a monotonic clock. */
+double gd_now_seconds(void);
+
+/* Frees the loader, the optimiser and the training split (the model stays). */
+void gd_run_release_training(gd_run *run);
+
+/* run_files.c: the run folder's files. */
+gd_status gd_run_write_config(gd_run *run);
+gd_status gd_run_save_best(gd_run *run);
+gd_status gd_run_save_checkpoint(gd_run *run);
+/* Restores the optimiser's state, the run state and the history from the checkpoint. */
+gd_status gd_run_restore_checkpoint(gd_run *run);
+gd_status gd_run_write_metrics(gd_run *run);
+/* "dir/name" into buf (GD_PATH_MAX bytes). */
+#define GD_PATH_MAX 4096
+const char *gd_run_path(const gd_run *run, const char *name, char *buf);
+gd_status gd_run_history_add(gd_run *run, const gd_epoch_metrics *m);
+
+#endif
