@@ -1,7 +1,7 @@
 /* Writes the seed corpora, fuzz/corpus/TARGET/NAME: small valid inputs of every reader,
- * model files and checkpoints saved by gradus itself and config.json written by the
- * command line's own train_config_json, so that the seeds follow the formats as they
- * change. Run by fuzz/make_corpus.sh; the outputs are checked in.
+ * model files and checkpoints saved by gradus itself and config.json written by
+ * gd_settings_to_json from the command line's flags, so that the seeds follow the
+ * formats as they change. Run by fuzz/make_corpus.sh; the outputs are checked in.
  *
  *   make_corpus OUT_DIR */
 #include "../cli/train_config.h"
@@ -285,12 +285,11 @@ static void config_seed(const char *name, int argc, char **argv)
 {
     train_config c;
     FUZZ_REQUIRE(train_config_parse(&c, argc, argv) == EXIT_OK);
-    cJSON *j = train_config_json(&c);
-    char *text = cJSON_Print(j);
-    FUZZ_REQUIRE(text != NULL);
+    char *text = NULL;
+    gd_error err;
+    CHECK(gd_settings_to_json(&c.s, &text, &err));
     seed_text("config", name, text);
     free(text);
-    cJSON_Delete(j);
     train_config_free(&c);
 }
 
