@@ -1,26 +1,23 @@
-/* The numerical gradient check that every layer and loss passes (one helper, many callers).
- *
- * Central differences in float32: each input and parameter element x is moved by +-h and
- * the scalar L = sum(output * R) (R fixed random weights, accumulated in double) is
- * re-evaluated; differences at h and h/2 are combined by Richardson extrapolation, which
- * leaves a truncation error of O(h^4) ~ 1e-8 (batch norm's curvature makes plain O(h^2)
- * visible). Float32 rounding of L contributes ~ 1e-7 * sqrt(numel) / h ~ 1e-4 relative, so
- * GRADCHECK_TOL = 2e-3 passes correct code while a 1% scale error (relative error 1e-2)
- * or a flipped sign (relative error 2) fails it. Inputs must stay away from kinks (ReLU
- * at 0, max ties) by more than h. Loss checks use plain central differences. */
+/* The numerical gradient check that every layer and loss passes, as Criterion helpers over
+ * the library's gd_gradcheck (include/gradus.h states the method: Richardson-extrapolated
+ * central differences in float32, the relative error with its floor, and why float32
+ * correct code measures up to ~1e-4). GRADCHECK_TOL = GD_GRADCHECK_FLOAT32_TOL = 2e-3
+ * passes correct code while a 1% scale error (relative error 1e-2) or a flipped sign
+ * (relative error 2) fails it. Inputs must stay away from kinks (ReLU at 0, max ties) by
+ * more than h. */
 #ifndef GD_TEST_GRADCHECK_H
 #define GD_TEST_GRADCHECK_H
 
 #include <gradus.h>
 #include <stdbool.h>
 
-#define GRADCHECK_TOL 2e-3
-#define GRADCHECK_STEP 1e-2
+#define GRADCHECK_TOL GD_GRADCHECK_FLOAT32_TOL
+#define GRADCHECK_STEP GD_GRADCHECK_DEFAULT_STEP
 
-/* Checks dL/dinput and dL/dparam of every float32 parameter of a built model in its
- * current mode (dropout masks are replayed by restoring the generator before each
- * forward). Returns true when every element agrees within tol; otherwise false with the
- * worst element described in report. */
+/* gd_gradcheck with its defaults (the probe objective L = sum(output * R), every element of
+ * the input and of every float32 parameter, in the model's current mode, dropout masks
+ * replayed). Returns true when the worst relative error is within tol; report describes
+ * the worst element either way. */
 bool gradcheck_model(gd_model *m, const gd_tensor *input, double tol, char *report,
                      size_t report_len);
 
@@ -33,7 +30,8 @@ typedef gd_status (*gradcheck_loss_fn)(gd_model *m, const gd_loss *loss, const i
                                        const float *targets, double *value);
 
 /* Checks the loss's gradient dL/doutput (as written by fn; NULL: gd_model_loss) against
- * central differences of the loss value over the model's output. */
+ * differences of the loss value. m must be identity_model(input), so that dL/dinput,
+ * which gd_gradcheck's callback objective checks, is dL/doutput. */
 bool gradcheck_loss(gd_model *m, const gd_tensor *input, const gd_loss *loss,
                     const int32_t *labels, const float *targets, gradcheck_loss_fn fn,
                     double tol, char *report, size_t report_len);
