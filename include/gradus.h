@@ -976,8 +976,8 @@ typedef enum gd_monitor_warning_kind {
     GD_WARN_DEAD_UNITS,        /* a ReLU layer's units silent over a whole interval */
     GD_WARN_UPDATE_RATIO_LOW,  /* a weight's update/weight ratio: learning rate too low */
     GD_WARN_UPDATE_RATIO_HIGH, /* ... too high */
-    GD_WARN_GRADIENT_JUMP,     /* a tensor's gradient norm grew by a factor since the last
-                                  record */
+    GD_WARN_GRADIENT_JUMP,     /* a weight's gradient norm grew by a factor over its
+                                  recent level */
     GD_WARN_LOSS_EXPLODED      /* the loss beyond loss_stop_factor x its first value: the
                                   run is stopped */
 } gd_monitor_warning_kind;
@@ -1007,7 +1007,9 @@ typedef struct gd_monitor_options {
                                      while the step's rate is at least a tenth of the
                                      settings' lr, as a schedule's warm-up and annealed end
                                      make small updates by design */
-    double gradient_jump;      /* gradient norm / its previous record's (default 10) */
+    double gradient_jump;      /* a weight's gradient norm over its recent level, a moving
+                                  average of the earlier records' norms, each new one
+                                  weighted 0.3 (default 10; weights as for the ratios) */
     double loss_stop_factor;   /* stop when loss > this x the first loss (default 3; 0:
                                   never) */
     /* Called from inside the step for each warning (may be NULL); msg is valid during the
