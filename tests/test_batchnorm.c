@@ -215,7 +215,7 @@ Test(batchnorm, batchnorm2d_training_step_matches_pytorch)
     cr_assert_eq(gd_layer_plan(l, &s, x.data, dx, &a, n, msg), GD_OK, "%s", msg);
     a = (gd_arena){.base = gd_alloc_aligned(a.used * sizeof(float))};
     cr_assert_eq(gd_layer_plan(l, &s, x.data, dx, &a, n, msg), GD_OK, "%s", msg);
-    gd_run run = {.n = n, .training = true, .msg = msg};
+    gd_pass run = {.n = n, .training = true, .msg = msg};
     cr_assert_eq(gd_layer_forward(l, &run), GD_OK, "%s", msg);
     expect_golden(l->out, c, "y");
     memcpy(l->out_grad, dy.data, (size_t)numel * sizeof(float));

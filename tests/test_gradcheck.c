@@ -31,7 +31,7 @@ static void scale(float *v, int64_t n, float by)
         v[i] *= by;
 }
 
-static void mutant_backward(gd_layer *l, const gd_run *run)
+static void mutant_backward(gd_layer *l, const gd_pass *run)
 {
     g_true_ops->backward(l, run);
     float by = (g_bug == BUG_INPUT_SCALE || g_bug == BUG_PARAM_SCALE || g_bug == BUG_BIAS_SCALE)

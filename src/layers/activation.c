@@ -158,14 +158,14 @@ static gd_status activation_infer(gd_layer *l, gd_shape *out, char *msg)
     return GD_OK;
 }
 
-static gd_status activation_forward(gd_layer *l, const gd_run *run)
+static gd_status activation_forward(gd_layer *l, const gd_pass *run)
 {
     activation *a = GD_IMPL(activation, l);
     a->kind->forward(l->in, l->out, run->n * gd_shape_numel(&l->in_shape), a->param);
     return GD_OK;
 }
 
-static void activation_backward(gd_layer *l, const gd_run *run)
+static void activation_backward(gd_layer *l, const gd_pass *run)
 {
     activation *a = GD_IMPL(activation, l);
     if (l->in_grad)

@@ -186,7 +186,7 @@ static int bn_block(const batchnorm *bn, int64_t b, int64_t *c0)
     return (int)(bn->features - *c0 < width ? bn->features - *c0 : width);
 }
 
-static gd_status bn_forward(gd_layer *l, const gd_run *run)
+static gd_status bn_forward(gd_layer *l, const gd_pass *run)
 {
     batchnorm *bn = GD_IMPL(batchnorm, l);
     int64_t n = run->n, blocks = bn_blocks(bn), work = n * gd_shape_numel(&l->in_shape);
@@ -214,7 +214,7 @@ static gd_status bn_forward(gd_layer *l, const gd_run *run)
 
 /* sum(dy) and sum(dy xhat) per channel, xhat = (x - mu) rstd in float as forward made it
  * and the product exact in double; then dx. */
-static void bn_backward_block(batchnorm *bn, const gd_run *run, int64_t c0, int nc)
+static void bn_backward_block(batchnorm *bn, const gd_pass *run, int64_t c0, int nc)
 {
     const float *x = bn->base.in, *dy = bn->base.out_grad, *gamma = bn->weight->value.data;
     float *dx = bn->base.in_grad, mu[BN_BLOCK], rstd[BN_BLOCK];
@@ -251,7 +251,7 @@ static void bn_backward_block(batchnorm *bn, const gd_run *run, int64_t c0, int 
     });
 }
 
-static void bn_backward(gd_layer *l, const gd_run *run)
+static void bn_backward(gd_layer *l, const gd_pass *run)
 {
     batchnorm *bn = GD_IMPL(batchnorm, l);
     int64_t blocks = bn_blocks(bn), work = run->n * gd_shape_numel(&l->in_shape);

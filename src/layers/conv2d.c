@@ -375,7 +375,7 @@ static void backward_chunk(conv2d *c, int64_t i0, int64_t count, int slot, bool 
         col2im(c, dcols, i0, count);
 }
 
-static gd_status conv_forward(gd_layer *l, const gd_run *run)
+static gd_status conv_forward(gd_layer *l, const gd_pass *run)
 {
     conv2d *c = GD_IMPL(conv2d, l);
     int64_t n = run->n, chunks = (n + c->chunk - 1) / c->chunk;
@@ -404,7 +404,7 @@ static void sum_slots(conv2d *c, int team)
     }
 }
 
-static void conv_backward(gd_layer *l, const gd_run *run)
+static void conv_backward(gd_layer *l, const gd_pass *run)
 {
     conv2d *c = GD_IMPL(conv2d, l);
     int64_t n = run->n, chunks = (n + c->chunk - 1) / c->chunk;

@@ -34,7 +34,7 @@ static void dropout_reserve(gd_layer *l, gd_arena *a, int64_t max_batch)
     GD_IMPL(dropout, l)->mask = gd_arena_take(a, floats);
 }
 
-static gd_status dropout_forward(gd_layer *l, const gd_run *run)
+static gd_status dropout_forward(gd_layer *l, const gd_pass *run)
 {
     dropout *d = GD_IMPL(dropout, l);
     int64_t n = run->n * gd_shape_numel(&l->in_shape);
@@ -56,7 +56,7 @@ static gd_status dropout_forward(gd_layer *l, const gd_run *run)
     return GD_OK;
 }
 
-static void dropout_backward(gd_layer *l, const gd_run *run)
+static void dropout_backward(gd_layer *l, const gd_pass *run)
 {
     dropout *d = GD_IMPL(dropout, l);
     int64_t n = run->n * gd_shape_numel(&l->in_shape);

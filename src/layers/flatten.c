@@ -14,13 +14,13 @@ static gd_status flatten_infer(gd_layer *l, gd_shape *out, char *msg)
     return GD_OK;
 }
 
-static gd_status flatten_forward(gd_layer *l, const gd_run *run)
+static gd_status flatten_forward(gd_layer *l, const gd_pass *run)
 {
     memcpy(l->out, l->in, (size_t)(run->n * gd_shape_numel(&l->in_shape)) * sizeof(float));
     return GD_OK;
 }
 
-static void flatten_backward(gd_layer *l, const gd_run *run)
+static void flatten_backward(gd_layer *l, const gd_pass *run)
 {
     if (l->in_grad)
         memcpy(l->in_grad, l->out_grad,

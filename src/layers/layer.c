@@ -80,10 +80,10 @@ void gd_layer_free(gd_layer *l)
         free(l);
 }
 
-gd_status gd_layer_forward(gd_layer *l, const gd_run *run)
+gd_status gd_layer_forward(gd_layer *l, const gd_pass *run)
 {
     l->batch = run->n;
     return l->ops->forward(l, run);
 }
 
-void gd_layer_backward(gd_layer *l, const gd_run *run) { l->ops->backward(l, run); }
+void gd_layer_backward(gd_layer *l, const gd_pass *run) { l->ops->backward(l, run); }

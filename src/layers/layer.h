@@ -14,14 +14,15 @@
 
 typedef struct gd_layer gd_layer;
 
-/* What one forward or backward pass is asked to do. Backward receives the same run as the
- * forward it follows (batch norm and dropout read run->training in both). */
-typedef struct gd_run {
+/* What one forward or backward pass is asked to do. Backward receives the same pass as
+ * the forward it follows (batch norm and dropout read run->training in both). Not the
+ * trainer's gd_run (include/gradus.h): a pass is one batch through the layers. */
+typedef struct gd_pass {
     int64_t n;     /* samples in this batch */
     bool training; /* batch statistics and dropout on */
     gd_rng *rng;   /* dropout masks */
     char *msg;     /* GD_MSG_MAX bytes for a failure's detail */
-} gd_run;
+} gd_pass;
 
 typedef struct gd_layer_ops {
     const char *kind;
@@ -31,8 +32,8 @@ typedef struct gd_layer_ops {
     gd_status (*infer)(gd_layer *l, gd_shape *out, char *msg);
     /* Optional: scratch kept between forward and backward, taken from the arena. */
     void (*reserve)(gd_layer *l, gd_arena *a, int64_t max_batch);
-    gd_status (*forward)(gd_layer *l, const gd_run *run);
-    void (*backward)(gd_layer *l, const gd_run *run);
+    gd_status (*forward)(gd_layer *l, const gd_pass *run);
+    void (*backward)(gd_layer *l, const gd_pass *run);
     /* Optional: PyTorch's default initialisation of the parameters and buffers. */
     void (*reset_parameters)(gd_layer *l, gd_rng *rng);
     /* Optional, containers only: plans the children (replaces the leaf planning). */
@@ -70,8 +71,8 @@ gd_status gd_layer_plan_fits(const gd_layer *l, const gd_arena *a, int64_t max_b
 void gd_layer_free(gd_layer *l);
 gd_status gd_layer_add_child(gd_layer *container, gd_layer *child);
 /* Runs one layer (containers run their children through these too). */
-gd_status gd_layer_forward(gd_layer *l, const gd_run *run);
-void gd_layer_backward(gd_layer *l, const gd_run *run);
+gd_status gd_layer_forward(gd_layer *l, const gd_pass *run);
+void gd_layer_backward(gd_layer *l, const gd_pass *run);
 /* Plans a container's children as a chain from l's input and sets l's output to the last
  * child's (Sequential); the chain's shapes were inferred before planning. */
 gd_status gd_sequential_plan_chain(gd_layer *l, gd_arena *a, int64_t max_batch, char *msg);

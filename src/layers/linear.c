@@ -28,7 +28,7 @@ static gd_status linear_infer(gd_layer *l, gd_shape *out, char *msg)
     return GD_OK;
 }
 
-static gd_status linear_forward(gd_layer *l, const gd_run *run)
+static gd_status linear_forward(gd_layer *l, const gd_pass *run)
 {
     linear *lin = GD_IMPL(linear, l);
     int64_t n = run->n;
@@ -44,7 +44,7 @@ static gd_status linear_forward(gd_layer *l, const gd_run *run)
     return GD_OK;
 }
 
-static void linear_backward(gd_layer *l, const gd_run *run)
+static void linear_backward(gd_layer *l, const gd_pass *run)
 {
     linear *lin = GD_IMPL(linear, l);
     int n = (int)run->n, in = (int)lin->in, out = (int)lin->out;

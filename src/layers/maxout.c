@@ -30,7 +30,7 @@ static void maxout_reserve(gd_layer *l, gd_arena *a, int64_t max_batch)
 
 /* Output element (r, s) of row r = sample * out_channels + j reads input elements
  * ((r k + piece) s_count + s). */
-static gd_status maxout_forward(gd_layer *l, const gd_run *run)
+static gd_status maxout_forward(gd_layer *l, const gd_pass *run)
 {
     maxout *mo = GD_IMPL(maxout, l);
     int64_t s_count = gd_shape_numel(&l->out_shape) / l->out_shape.dims[0];
@@ -49,7 +49,7 @@ static gd_status maxout_forward(gd_layer *l, const gd_run *run)
     return GD_OK;
 }
 
-static void maxout_backward(gd_layer *l, const gd_run *run)
+static void maxout_backward(gd_layer *l, const gd_pass *run)
 {
     maxout *mo = GD_IMPL(maxout, l);
     if (!l->in_grad)

@@ -303,7 +303,7 @@ static double plane_sum(const float *x, int64_t n)
     return sum;
 }
 
-static gd_status pool_forward(gd_layer *l, const gd_run *run)
+static gd_status pool_forward(gd_layer *l, const gd_pass *run)
 {
     pool *p = GD_IMPL(pool, l);
     int64_t planes = run->n * l->in_shape.dims[0], hw = p->h * p->w, ohw = p->oh * p->ow;
@@ -319,7 +319,7 @@ static gd_status pool_forward(gd_layer *l, const gd_run *run)
     return GD_OK;
 }
 
-static void pool_backward(gd_layer *l, const gd_run *run)
+static void pool_backward(gd_layer *l, const gd_pass *run)
 {
     pool *p = GD_IMPL(pool, l);
     int64_t planes = run->n * l->in_shape.dims[0], hw = p->h * p->w, ohw = p->oh * p->ow;

@@ -27,7 +27,7 @@ static gd_status prelu_infer(gd_layer *l, gd_shape *out, char *msg)
     return GD_OK;
 }
 
-static gd_status prelu_forward(gd_layer *l, const gd_run *run)
+static gd_status prelu_forward(gd_layer *l, const gd_pass *run)
 {
     prelu *p = GD_IMPL(prelu, l);
     const float *a = p->weight->value.data;
@@ -41,7 +41,7 @@ static gd_status prelu_forward(gd_layer *l, const gd_run *run)
     return GD_OK;
 }
 
-static void prelu_backward(gd_layer *l, const gd_run *run)
+static void prelu_backward(gd_layer *l, const gd_pass *run)
 {
     prelu *p = GD_IMPL(prelu, l);
     const float *a = p->weight->value.data, *x = l->in, *dy = l->out_grad;

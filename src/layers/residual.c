@@ -147,7 +147,7 @@ static gd_status residual_plan(gd_layer *l, gd_arena *a, int64_t max_batch, char
     return gd_layer_plan_fits(l, a, max_batch, msg);
 }
 
-static gd_status residual_forward(gd_layer *l, const gd_run *run)
+static gd_status residual_forward(gd_layer *l, const gd_pass *run)
 {
     residual *r = GD_IMPL(residual, l);
     int n_block = block_size(l);
@@ -170,7 +170,7 @@ static gd_status residual_forward(gd_layer *l, const gd_run *run)
     return GD_OK;
 }
 
-static void residual_backward(gd_layer *l, const gd_run *run)
+static void residual_backward(gd_layer *l, const gd_pass *run)
 {
     residual *r = GD_IMPL(residual, l);
     int n_block = block_size(l);

@@ -23,7 +23,7 @@ gd_status gd_sequential_plan_chain(gd_layer *l, gd_arena *a, int64_t max_batch, 
     return GD_OK;
 }
 
-static gd_status sequential_forward(gd_layer *l, const gd_run *run)
+static gd_status sequential_forward(gd_layer *l, const gd_pass *run)
 {
     for (int i = 0; i < l->nchildren; i++) {
         gd_status st = gd_layer_forward(l->children[i], run);
@@ -33,7 +33,7 @@ static gd_status sequential_forward(gd_layer *l, const gd_run *run)
     return GD_OK;
 }
 
-static void sequential_backward(gd_layer *l, const gd_run *run)
+static void sequential_backward(gd_layer *l, const gd_pass *run)
 {
     for (int i = l->nchildren - 1; i >= 0; i--)
         gd_layer_backward(l->children[i], run);

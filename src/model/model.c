@@ -558,7 +558,7 @@ gd_status gd_model_forward(gd_model *m, const gd_tensor *input)
         return st;
     int64_t n = input->dims[0];
     memcpy(m->input, input->data, (size_t)(n * gd_shape_numel(&m->in_shape)) * sizeof(float));
-    m->run = (gd_run){.n = n, .training = m->training, .rng = m->rng, .msg = m->msg};
+    m->run = (gd_pass){.n = n, .training = m->training, .rng = m->rng, .msg = m->msg};
     m->has_run = false;
     if ((st = gd_layer_forward(m->root, &m->run)) != GD_OK)
         return st;

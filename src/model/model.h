@@ -30,7 +30,7 @@ struct gd_model {
     size_t ntensors;
 
     char *spec; /* the text the model was built from, or NULL */
-    gd_run run; /* the last forward's settings: backward replays them */
+    gd_pass run; /* the last forward's settings: backward replays them */
     gd_tensor output, output_grad;
     char msg[GD_MSG_MAX];
 };
