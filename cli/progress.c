@@ -41,6 +41,15 @@ void progress_batch(progress *p, int64_t batch, double loss, double samples_per_
     fflush(stdout);
 }
 
+void progress_note(progress *p, const char *text)
+{
+    if (p->tty)
+        printf("\r\033[K");
+    printf("%s\n", text);
+    fflush(stdout);
+    p->last_draw = 0;
+}
+
 void progress_end_epoch(progress *p, const gd_epoch_metrics *s)
 {
     if (p->tty)

@@ -17,6 +17,10 @@ void progress_start_epoch(progress *p, int64_t epoch, int64_t epochs, int64_t ba
 /* After each batch: redraws the bar at most 10 times a second (terminals only). */
 void progress_batch(progress *p, int64_t batch, double loss, double samples_per_sec);
 
+/* A line of its own (a warning) amid the display: the bar is cleared first and redrawn
+ * at the next batch. */
+void progress_note(progress *p, const char *text);
+
 /* Clears the bar and prints the epoch's line. */
 void progress_end_epoch(progress *p, const gd_epoch_metrics *s);
 

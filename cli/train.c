@@ -1,7 +1,8 @@
 /* gradus train: flags to settings to a run (the library's gd_run, which owns the epoch
  * loop, validation, early stopping, checkpoints and the run's files). The command adds
  * the run folder (its default name and its lock), the progress display through an
- * observer, summary.json and the words it prints. */
+ * observer, the library's monitor (--monitor) with its warnings printed amid the display,
+ * summary.json and the words it prints. */
 #include "progress.h"
 #include "run_dir.h"
 #include "train_config.h"
@@ -16,6 +17,7 @@ typedef struct trainer {
     const char *dir;
     int lock_fd; /* the run folder's lock, held until the process ends */
     gd_run *run;
+    gd_monitor *monitor; /* NULL without --monitor */
     progress bar;
 } trainer;
 
@@ -34,6 +36,13 @@ static void show_epoch(void *ctx, gd_run *run, const gd_epoch_metrics *m)
 {
     (void)run;
     progress_end_epoch(ctx, m);
+}
+
+static void show_warning(void *ctx, const gd_monitor_warning *w)
+{
+    char line[600];
+    snprintf(line, sizeof line, "warning: %s", w->message);
+    progress_note(ctx, line);
 }
 
 /* With --val-size 0 nothing measures a better epoch: said once, before the epochs. */
@@ -87,6 +96,27 @@ static int diverged(const trainer *t, const gd_run_result *r)
                 (long long)r->diverged_epoch, (long long)r->diverged_step, t->cfg.s.lr, t->dir);
 }
 
+/* The monitor's early stop, the lecture's "loss more than 3x the original: quit early", is
+ * a divergence caught before it reached NaN: it exits as one. */
+static int monitor_stopped(const trainer *t, const gd_run_result *r)
+{
+    gd_monitor_warning w;
+    gd_monitor_stopped(t->monitor, &w);
+    if (r->epochs == 0)
+        return fail(EXIT_DIVERGED, "train", "--monitor stopped the run in its first epoch: %s; "
+                    "no epoch finished, so nothing was kept", w.message);
+    return fail(EXIT_DIVERGED, "train", "--monitor stopped the run in epoch %lld: %s; the last "
+                "good checkpoint is %s/checkpoint.safetensors", (long long)r->epochs + 1,
+                w.message, t->dir);
+}
+
+static void say_monitor_failure(const trainer *t)
+{
+    if (t->monitor && gd_monitor_status(t->monitor) != GD_OK)
+        fprintf(stderr, "gradus train: warning: --monitor stopped writing: %s\n",
+                gd_monitor_error(t->monitor));
+}
+
 static int finish(trainer *t, const gd_run_result *r)
 {
     if (r->stop == GD_STOP_EARLY)
@@ -111,6 +141,9 @@ static int train_all(trainer *t)
     gd_run_result r;
     say_no_validation_rule(t);
     gd_status st = gd_run_fit(t->run, &r);
+    say_monitor_failure(t);
+    if (t->monitor && gd_monitor_stopped(t->monitor, NULL))
+        return monitor_stopped(t, &r); /* the test of the best model, if any, is moot */
     if (st == GD_ERR_NUMERIC && r.stop == GD_STOP_DIVERGED)
         return diverged(t, &r);
     if (st != GD_OK)
@@ -119,6 +152,21 @@ static int train_all(trainer *t)
 }
 
 /* ------------------------------------------------------------------ setup */
+
+static int start_monitor(trainer *t)
+{
+    gd_monitor_options mo = gd_monitor_defaults();
+    mo.interval = t->cfg.monitor;
+    mo.dir = t->dir;
+    mo.on_warning = show_warning;
+    mo.ctx = &t->bar;
+    gd_error err;
+    gd_status st = gd_monitor_create(&t->monitor, t->run, &mo, &err);
+    if (st != GD_OK)
+        return fail_status("train", st, err.message);
+    printf("monitor: every %lld steps into %s/monitor.jsonl\n", (long long)mo.interval, t->dir);
+    return EXIT_OK;
+}
 
 static int start_run(trainer *t, bool resume)
 {
@@ -129,7 +177,9 @@ static int start_run(trainer *t, bool resume)
         return fail_status("train", st, err.message);
     t->bar.epochs = t->cfg.s.epochs;
     gd_observer display = {.ctx = &t->bar, .after_step = show_batch, .epoch_end = show_epoch};
-    return gd_run_add_observer(t->run, &display) == GD_OK ? EXIT_OK : EXIT_FAILURE_RUN;
+    if (gd_run_add_observer(t->run, &display) != GD_OK)
+        return EXIT_FAILURE_RUN;
+    return t->cfg.monitor ? start_monitor(t) : EXIT_OK;
 }
 
 static int setup(trainer *t, int argc, char **argv)
@@ -156,6 +206,7 @@ static int setup(trainer *t, int argc, char **argv)
 static void teardown(trainer *t)
 {
     gd_run_free(t->run);
+    gd_monitor_free(t->monitor); /* after the run: it observes the run's steps */
     train_config_free(&t->cfg);
     if (t->lock_fd >= 0)
         close(t->lock_fd); /* the lock goes with it; the file stays (run_dir.c says why) */

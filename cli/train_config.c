@@ -1,13 +1,16 @@
 /* The flags of `gradus train`, made from the library's settings table: each setting's
  * flag, metavar, help line and default come from there, so a new setting needs no edit
- * here. Only the run folder's flags (--out, --resume) are the command's own. */
+ * here. Only the run folder's flags (--out, --resume) and --monitor, which watches a run
+ * without changing what it computes (it is not a setting: config.json does not keep it,
+ * and a resume takes it again), are the command's own. */
 #include "train_config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
 
-enum { OPT_OUT = 1000, OPT_RESUME, OPT_SETTING = 2000 /* + the setting's index */ };
+enum { OPT_OUT = 1000, OPT_RESUME, OPT_MONITOR, OPT_SETTING = 2000 /* + the setting's index */ };
 
 static const char *const INTRO =
     "usage: gradus train [FLAGS]\n"
@@ -21,6 +24,11 @@ static const char *const RUN_HELP =
     "                                                                [runs/DATE-TIME]\n"
     "  --resume RUN_DIR     continue a run from its last checkpoint, with its\n"
     "                       settings (--epochs and --threads may be given again)\n"
+    "  --monitor[=STEPS]    every STEPS steps (100), record each layer's activations and\n"
+    "                       each weight's gradient and update/weight ratio in\n"
+    "                       RUN_DIR/monitor.jsonl, and warn when they look wrong; stops\n"
+    "                       a run whose loss passes 3x its first (give it again with\n"
+    "                       --resume)\n"
     "  -h, --help           this text\n";
 
 #define WIDTH 80
@@ -89,11 +97,12 @@ static void print_help(void)
     printf("run folder:\n%s", RUN_HELP);
 }
 
-/* getopt_long's table: every setting, then --out, --resume and --help (malloc'd). */
+/* getopt_long's table: every setting, then --out, --resume, --monitor and --help
+ * (malloc'd). */
 static struct option *make_options(void)
 {
     size_t n = gd_setting_count();
-    struct option *o = calloc(n + 4, sizeof *o);
+    struct option *o = calloc(n + 5, sizeof *o);
     for (size_t i = 0; o && i < n; i++) {
         const gd_setting_info *d = gd_setting_at(i);
         o[i] = (struct option){d->flag, d->metavar ? required_argument : no_argument, 0,
@@ -102,7 +111,8 @@ static struct option *make_options(void)
     if (o) {
         o[n] = (struct option){"out", required_argument, 0, OPT_OUT};
         o[n + 1] = (struct option){"resume", required_argument, 0, OPT_RESUME};
-        o[n + 2] = (struct option){"help", no_argument, 0, 'h'};
+        o[n + 2] = (struct option){"monitor", optional_argument, 0, OPT_MONITOR};
+        o[n + 3] = (struct option){"help", no_argument, 0, 'h'};
     }
     return o;
 }
@@ -158,6 +168,23 @@ static void set_path(char **field, const char *value)
     *field = strdup(value);
 }
 
+/* --monitor alone takes the library's default interval; --monitor=STEPS a whole number. */
+static int set_monitor(train_config *c, const char *value)
+{
+    if (!value) {
+        c->monitor = GD_MONITOR_DEFAULT_INTERVAL;
+        return EXIT_OK;
+    }
+    char *end;
+    errno = 0;
+    long long steps = strtoll(value, &end, 10);
+    if (end == value || *end || errno || steps < 1)
+        return fail(EXIT_USAGE, "train", "--monitor=%s: STEPS must be a whole number of at least 1",
+                    value);
+    c->monitor = steps;
+    return EXIT_OK;
+}
+
 static int parse_flags(train_config *c, const struct option *options, int argc, char **argv)
 {
     int opt;
@@ -174,6 +201,8 @@ static int parse_flags(train_config *c, const struct option *options, int argc, 
             set_path(&c->out, optarg);
         else if (opt == OPT_RESUME)
             set_path(&c->resume, optarg);
+        else if (opt == OPT_MONITOR)
+            rc = set_monitor(c, optarg);
         else
             rc = apply_setting(c, gd_setting_at((size_t)(opt - OPT_SETTING)), optarg);
         if (rc != EXIT_OK)

@@ -10,6 +10,7 @@ typedef struct train_config {
     gd_settings s;
     char *out;    /* --out RUN_DIR */
     char *resume; /* --resume RUN_DIR */
+    int64_t monitor; /* --monitor[=STEPS]: the interval, 0 when off */
     bool threads_given, epochs_given; /* kept over config.json on --resume */
 } train_config;
 

@@ -258,5 +258,68 @@ done
 expect "a PyTorch CNN on CSV rows, whose shape no layer fixes, exits 3" 3 "$GRADUS" predict --model "$REF/pytorch_cnn.safetensors" --input "$WORK/short.csv"
 contains "the message asks for the input shape" "$WORK/err" "no gradus.input_shape"
 
+# ---------------------------------------------------------------- monitor
+# json_lines FILE: every line is one JSON object (jq when installed, else each line's shape).
+json_lines() {
+    if command -v jq >/dev/null 2>&1; then
+        [ "$(jq -R 'fromjson | type' "$1" 2>/dev/null | sort -u)" = '"object"' ]
+    else
+        ! grep -v -q -E '^\{"type":"(start|loss|record|warning)".*\}$' "$1"
+    fi
+}
+count_type() { grep -c "^{\"type\":\"$2\"" "$1"; }
+MON_FLAGS="--limit 2000 --val-size 500 --batch-size 100 --epochs 2 --threads 2 --seed 3"
+contains "train --help lists --monitor" "$WORK/help" "--monitor\[=STEPS\]"
+expect "train --monitor=5 runs" 0 "$GRADUS" train --model "$SMALL_MLP" $MON_FLAGS --monitor=5 --out "$WORK/mon"
+json_lines "$WORK/mon/monitor.jsonl" && ok "monitor.jsonl is JSON lines" || bad "monitor.jsonl is JSON lines"
+[ "$(count_type "$WORK/mon/monitor.jsonl" loss)" -eq 30 ] && ok "one loss line per step (2 epochs of 15)" \
+    || bad "one loss line per step: $(count_type "$WORK/mon/monitor.jsonl" loss)"
+[ "$(count_type "$WORK/mon/monitor.jsonl" record)" -eq 6 ] && ok "a record every 5 steps" || bad "a record every 5 steps"
+head -1 "$WORK/mon/monitor.jsonl" | grep -q '^{"type":"start","schema":1,' && ok "monitor.jsonl starts with its schema" \
+    || bad "monitor.jsonl starts with its schema"
+contains "a record holds each layer's histogram" "$WORK/mon/monitor.jsonl" '"histogram":\['
+contains "a record holds each tensor's update/weight ratio" "$WORK/mon/monitor.jsonl" '"name":"0.weight","grad_norm":[0-9.e-]*,"weight_norm":[0-9.e-]*,"update_norm":[0-9.e-]*,"update_ratio"'
+expect "the same run without --monitor" 0 "$GRADUS" train --model "$SMALL_MLP" $MON_FLAGS --out "$WORK/mon-off"
+[ ! -e "$WORK/mon-off/monitor.jsonl" ] && ok "no monitor.jsonl without --monitor" || bad "no monitor.jsonl without --monitor"
+tensors "$WORK/mon/checkpoint.safetensors" >"$WORK/mon.bin"
+tensors "$WORK/mon-off/checkpoint.safetensors" >"$WORK/mon-off.bin"
+[ -s "$WORK/mon.bin" ] && cmp -s "$WORK/mon.bin" "$WORK/mon-off.bin" \
+    && ok "the monitor only watches: the same bits with and without it" || bad "--monitor changed the training"
+expect "--resume with --monitor" 0 "$GRADUS" train --resume "$WORK/mon" --epochs 3 --monitor=5
+[ "$(count_type "$WORK/mon/monitor.jsonl" start)" -eq 2 ] && [ "$(count_type "$WORK/mon/monitor.jsonl" loss)" -eq 45 ] \
+    && ok "a resumed run appends a start line and its steps" || bad "a resumed run appends a start line and its steps"
+expect "--monitor=0 exits 2" 2 "$GRADUS" train --monitor=0 --out "$WORK/mon-zero"
+contains "the --monitor message says what STEPS must be" "$WORK/err" "STEPS must be a whole number"
+
+expect "a deep sigmoid network with large weights trains under --monitor" 0 "$GRADUS" train \
+    --model "linear(64, init=normal(std=3)) sigmoid linear(64, init=normal(std=3)) sigmoid linear(10)" \
+    $MON_FLAGS --epochs 1 --monitor=5 --out "$WORK/mon-sigmoid"
+contains "--monitor warns of saturated sigmoids" "$WORK/out" "^warning: layer 1 (sigmoid): [0-9]*% of units saturated (threshold 50%)"
+contains "the warning is in monitor.jsonl with its threshold" "$WORK/mon-sigmoid/monitor.jsonl" \
+    '"type":"warning".*"code":"saturated","subject":"1","value":[0-9.e-]*,"threshold":0.5'
+expect "a ReLU layer with a bias of -10 trains under --monitor" 0 "$GRADUS" train \
+    --model "linear(64, bias_init=constant(-10)) relu linear(10)" $MON_FLAGS --epochs 1 --monitor=5 --out "$WORK/mon-dead"
+contains "--monitor warns of dead ReLU units" "$WORK/out" "^warning: layer 1 (relu): 100% of units never fired in the last 5 steps"
+expect "a learning rate of 1e-7 trains under --monitor" 0 "$GRADUS" train --model "$SMALL_MLP" $MON_FLAGS --epochs 1 \
+    --lr 1e-7 --schedule constant --monitor=5 --out "$WORK/mon-slow"
+contains "--monitor says the learning rate is probably too low" "$WORK/out" "^warning: 0.weight: update/weight ratio .*too low"
+expect "a loss past 3x its first value stops a --monitor run with 4" 4 "$GRADUS" train --model "linear(64) relu linear(10)" \
+    $MON_FLAGS --optim sgd --lr 5 --monitor=5 --out "$WORK/mon-boom"
+contains "the stop names the 3x rule" "$WORK/err" "more than 3x the first loss"
+
+# Read while the run writes it, then after kill -9: whole lines only, each valid.
+"$GRADUS" train --model "$SMALL_MLP" --limit 6000 --val-size 500 --batch-size 50 --epochs 100 --threads 2 \
+    --monitor=5 --out "$WORK/mon-live" >/dev/null 2>"$WORK/err" &
+pid=$!
+while ! grep -q '"type":"record"' "$WORK/mon-live/monitor.jsonl" 2>/dev/null && kill -0 $pid 2>/dev/null; do sleep 0.05; done
+head -n "$(($(wc -l <"$WORK/mon-live/monitor.jsonl")))" "$WORK/mon-live/monitor.jsonl" >"$WORK/mon-live.part"
+kill -0 $pid 2>/dev/null && json_lines "$WORK/mon-live.part" && ok "monitor.jsonl is readable while the run writes it" \
+    || bad "monitor.jsonl is readable while the run writes it"
+sleep 0.5
+kill -9 $pid 2>/dev/null
+wait $pid 2>/dev/null
+[ "$(tail -c 1 "$WORK/mon-live/monitor.jsonl" | od -An -c | tr -d ' ')" = '\n' ] && json_lines "$WORK/mon-live/monitor.jsonl" \
+    && ok "after kill -9 monitor.jsonl holds whole, valid lines" || bad "after kill -9 monitor.jsonl holds whole, valid lines"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
