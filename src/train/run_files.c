@@ -69,26 +69,17 @@ gd_status gd_run_history_add(gd_run *run, const gd_epoch_metrics *m)
 
 /* ------------------------------------------------------------ metrics.jsonl */
 
-/* A number, or null for NaN (no validation), which JSON cannot hold. */
-static void add_number(cJSON *j, const char *key, double v)
-{
-    if (isnan(v))
-        cJSON_AddNullToObject(j, key);
-    else
-        cJSON_AddNumberToObject(j, key, v);
-}
-
 static cJSON *epoch_json(const gd_epoch_metrics *m)
 {
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "epoch", (double)m->epoch);
-    add_number(j, "train_loss", m->train_loss);
-    add_number(j, "train_accuracy", m->train_accuracy);
-    add_number(j, "val_loss", m->validated ? m->val_loss : NAN);
-    add_number(j, "val_accuracy", m->validated ? m->val_accuracy : NAN);
-    cJSON_AddNumberToObject(j, "lr", m->lr);
-    cJSON_AddNumberToObject(j, "seconds", m->seconds);
-    cJSON_AddNumberToObject(j, "samples_per_sec", m->samples_per_sec);
+    gd_json_add_number(j, "epoch", (double)m->epoch);
+    gd_json_add_number(j, "train_loss", m->train_loss);
+    gd_json_add_number(j, "train_accuracy", m->train_accuracy);
+    gd_json_add_number(j, "val_loss", m->validated ? m->val_loss : NAN);
+    gd_json_add_number(j, "val_accuracy", m->validated ? m->val_accuracy : NAN);
+    gd_json_add_number(j, "lr", m->lr);
+    gd_json_add_number(j, "seconds", m->seconds);
+    gd_json_add_number(j, "samples_per_sec", m->samples_per_sec);
     return j;
 }
 
@@ -156,14 +147,14 @@ static char *state_json(const gd_run *run)
 {
     const gd_run_state *s = &run->state;
     cJSON *j = cJSON_CreateObject();
-    cJSON_AddNumberToObject(j, "schema", RUN_STATE_SCHEMA);
-    cJSON_AddNumberToObject(j, "best_epoch", (double)s->best_epoch);
-    cJSON_AddNumberToObject(j, "bad_epochs", (double)s->bad_epochs);
-    cJSON_AddNumberToObject(j, "samples", (double)s->samples);
-    add_number(j, "best_val_accuracy", s->best_val_accuracy);
-    cJSON_AddNumberToObject(j, "train_seconds", s->train_seconds);
-    cJSON_AddNumberToObject(j, "loop_seconds", s->loop_seconds);
-    cJSON_AddNumberToObject(j, "final_train_loss", s->final_train_loss);
+    gd_json_add_number(j, "schema", RUN_STATE_SCHEMA);
+    gd_json_add_number(j, "best_epoch", (double)s->best_epoch);
+    gd_json_add_number(j, "bad_epochs", (double)s->bad_epochs);
+    gd_json_add_number(j, "samples", (double)s->samples);
+    gd_json_add_number(j, "best_val_accuracy", s->best_val_accuracy);
+    gd_json_add_number(j, "train_seconds", s->train_seconds);
+    gd_json_add_number(j, "loop_seconds", s->loop_seconds);
+    gd_json_add_number(j, "final_train_loss", s->final_train_loss);
     cJSON *history = cJSON_AddArrayToObject(j, "history");
     for (int64_t i = 0; history && i < run->history_len; i++)
         cJSON_AddItemToArray(history, epoch_json(&run->history[i]));

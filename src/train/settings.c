@@ -14,10 +14,10 @@
 
 #include <cjson/cJSON.h>
 
-/* JSON numbers are doubles: integers up to 2^53 are exact, and nothing larger converts
+/* JSON numbers are doubles: integers below 2^53 are exact, and nothing larger converts
  * to int64_t safely; flags are held to the same bound so that every value survives a
- * round trip through config.json. */
-#define COUNT_MAX 9007199254740992.0
+ * round trip through config.json. 2^53 itself is out: "2^53 + 1" reads as it. */
+#define COUNT_MAX 9007199254740991.0
 
 typedef struct setting {
     gd_setting_info info;
@@ -275,6 +275,22 @@ gd_status gd_settings_copy(gd_settings *dst, const gd_settings *src)
 
 /* ------------------------------------------------------------------ JSON */
 
+/* cJSON 1.7 prints a number in 15 digits whenever they come within DBL_EPSILON (relative)
+ * of it, which is not the number: 0.1 + 0.2 prints as 0.3, 2^53 - 1 as
+ * 9.00719925474099e+15, and about one loss in ten in [0.1, 2] comes back changed. Here a
+ * number takes the fewest digits that read back as the same double; NaN and infinities,
+ * which JSON cannot hold, are null. */
+bool gd_json_add_number(struct cJSON *j, const char *key, double v)
+{
+    if (!isfinite(v))
+        return cJSON_AddNullToObject(j, key) != NULL;
+    char text[32];
+    for (int digits = 15; digits <= 17; digits++)
+        if (snprintf(text, sizeof text, "%.*g", digits, v) > 0 && strtod(text, NULL) == v)
+            break;
+    return cJSON_AddRawToObject(j, key, text) != NULL;
+}
+
 static bool add_value(cJSON *j, const gd_settings *s, const setting *d)
 {
     const void *f = cfield(s, d);
@@ -283,9 +299,9 @@ static bool add_value(cJSON *j, const gd_settings *s, const setting *d)
     switch (d->info.type) {
     case GD_SETTING_TEXT: return cJSON_AddStringToObject(j, k, *(char *const *)f ? *(char *const *)f : "");
     case GD_SETTING_SWITCH: return cJSON_AddBoolToObject(j, k, *(const bool *)f);
-    case GD_SETTING_INT: return cJSON_AddNumberToObject(j, k, *(const int *)f);
-    case GD_SETTING_COUNT: return cJSON_AddNumberToObject(j, k, (double)*(const int64_t *)f);
-    case GD_SETTING_REAL: return cJSON_AddNumberToObject(j, k, *(const double *)f);
+    case GD_SETTING_INT: return gd_json_add_number(j, k, *(const int *)f);
+    case GD_SETTING_COUNT: return gd_json_add_number(j, k, (double)*(const int64_t *)f);
+    case GD_SETTING_REAL: return gd_json_add_number(j, k, *(const double *)f);
     case GD_SETTING_SEED:
         snprintf(seed, sizeof seed, "%llu", (unsigned long long)*(const uint64_t *)f);
         return cJSON_AddStringToObject(j, k, seed);
@@ -297,7 +313,7 @@ gd_status gd_settings_to_json(const gd_settings *s, char **json, gd_error *err)
 {
     char scratch[GD_MSG_MAX], *msg = err ? err->message : scratch;
     cJSON *j = cJSON_CreateObject();
-    bool ok = j && cJSON_AddNumberToObject(j, "schema", GD_SETTINGS_SCHEMA) &&
+    bool ok = j && gd_json_add_number(j, "schema", GD_SETTINGS_SCHEMA) &&
               cJSON_AddStringToObject(j, "gradus_version", GD_VERSION_STRING);
     for (size_t i = 0; ok && i < NSETTINGS; i++)
         ok = add_value(j, s, &table[i]);

@@ -47,6 +47,11 @@ struct gd_run {
     char msg[GD_MSG_MAX];
 };
 
+/* Adds key: v to a JSON object in digits that read back as v exactly (null for NaN and
+ * infinities); settings.c says why cJSON's own number printing will not do. */
+struct cJSON;
+bool gd_json_add_number(struct cJSON *j, const char *key, double v);
+
 /* Seconds of a monotonic clock. */
 double gd_now_seconds(void);
 
