@@ -2,7 +2,14 @@
 #include "../examples/spiral.h"
 
 #include <criterion/criterion.h>
+#include <libgen.h>
+#include <limits.h>
 #include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 /* Linear(5, 3) + ReLU with xavier_uniform_ weight and zeros_ bias: the weight lies within
  * the Xavier bound sqrt(6 / (5 + 3)), the bias is zero, the output is relu(x W^T), and
@@ -55,4 +62,44 @@ Test(examples, small_mlp_learns_the_spiral)
     cr_assert_geq(accuracy, 0.0, "%s", gd_model_error(m));
     cr_expect_geq(accuracy, 0.95, "training accuracy %.3f, loss %.4f", accuracy, loss);
     gd_model_free(m);
+}
+
+/* examples/train_api, built beside this binary (BUILD/examples beside BUILD/tests), runs
+ * and prints a finite, positive update/weight ratio for the first layer's weight at its
+ * first step and each epoch's end, and a test accuracy well above chance (it reaches 81%
+ * on Fashion-MNIST, 89% on its toy blobs; chance is 10% and 33%). make test builds the
+ * examples first; make test-unit does not, and then this test is skipped. GOMP_SPINCOUNT
+ * as the command sets it (cli/main.c): libgomp's spinning threads made it 8x slower on a
+ * busy 2-core machine. */
+Test(examples, train_api_trains_and_prints_update_weight_ratios, .timeout = 60)
+{
+    char self[PATH_MAX], exe[PATH_MAX + 64];
+    ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+    cr_assert_gt(n, 0);
+    self[n] = '\0';
+    snprintf(exe, sizeof exe, "%s/../examples/train_api", dirname(self));
+    if (access(exe, X_OK) != 0)
+        cr_skip_test("%s is not built (make examples)", exe);
+    setenv("GOMP_SPINCOUNT", "10000", 0);
+    FILE *out = popen(exe, "r");
+    cr_assert_not_null(out);
+    char line[1024];
+    int ratios = 0, epochs = 0;
+    double accuracy = -1;
+    while (fgets(line, sizeof line, out)) {
+        const char *w = strstr(line, " 0.weight ");
+        double ratio = 0;
+        if (strncmp(line, "step ", 5) == 0) {
+            cr_assert(w && sscanf(w, " 0.weight %lf", &ratio) == 1, "%s", line);
+            cr_expect(isfinite(ratio) && ratio > 0, "%s", line);
+            ratios++;
+        }
+        epochs += strncmp(line, "epoch ", 6) == 0;
+        sscanf(line, "test accuracy %lf%%", &accuracy);
+    }
+    int status = pclose(out);
+    cr_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0, "train_api: status %d", status);
+    cr_expect_geq(ratios, 3, "step 1 and each epoch's last step at least");
+    cr_expect_eq(epochs, 2);
+    cr_expect_geq(accuracy, 70.0);
 }
