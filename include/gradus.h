@@ -959,8 +959,9 @@ GD_API const char *gd_gradcheck_verdict_name(gd_gradcheck_verdict verdict);
  * while the run writes it, and a kill loses at most the line being written. The format
  * is documented in docs/monitor.md. The default interval, 100 steps, is 12,800 samples at
  * the default batch of 128: enough that a unit silent over all of them is dead, not
- * unlucky, about 5 records per Fashion-MNIST epoch, and few enough that the records cost
- * well under 1% of a step (bench/monitor_overhead.c measures it).
+ * unlucky, about 5 records per Fashion-MNIST epoch, and few enough that their cost (a
+ * record takes about 0.6 of a step of the default MLP) is under 1% of the training time:
+ * bench/monitor_overhead.c measures about 1%, within its noise (docs/monitor.md).
  *
  * The monitor reads the run's model in its callbacks; free it after the run's last step
  * (a run has no way to remove an observer). One monitor per run. */
