@@ -755,7 +755,8 @@ GD_API const char *gd_run_error(const gd_run *run);
 GD_API gd_status gd_run_add_observer(gd_run *run, const gd_observer *observer);
 /* Asks the run to stop after the step in progress: gd_run_epoch and gd_run_fit return
  * then, and an epoch stopped before its end is abandoned (not counted, nothing written),
- * so that a resume repeats it whole. */
+ * so that a resume repeats it whole. The request stands: later gd_run_epoch and
+ * gd_run_fit calls return at once; gd_run_test still runs. */
 GD_API void gd_run_stop(gd_run *run);
 
 /* One training step on the next batch of the epoch in progress (starting an epoch when
@@ -1065,6 +1066,330 @@ GD_API size_t gd_monitor_layer_count(const gd_monitor *mon);
 GD_API const gd_monitor_layer *gd_monitor_layer_at(const gd_monitor *mon, size_t index);
 GD_API size_t gd_monitor_tensor_count(const gd_monitor *mon);
 GD_API const gd_monitor_tensor *gd_monitor_tensor_at(const gd_monitor *mon, size_t index);
+
+/* ------------------------------------------------------------ Setup checks */
+
+/* Checks to run before a long training (CS231n's sanity checks, Karpathy's "recipe"), each
+ * one library call on a gd_check_setup that fills a gd_check_result: the figures it
+ * measured, a verdict and, for WARN and FAIL, one line of advice in plain words. GD_OK
+ * means the check ran, whatever its verdict; a failure to run it (no memory, a model that
+ * cannot be built, labels outside the model's classes) is the returned status and err.
+ * The numbers are those of `gradus check`'s list; 6 (learning-rate range test) and 8 (a
+ * picture of the first batch) are other calls.
+ *
+ * Every check makes its own fresh models through the setup's make_model, so checks may
+ * run in any order and none changes another's model; each model starts from the
+ * settings' seed. A check that trains uses the settings' optimiser, learning rate and
+ * momentum at a constant rate (no schedule, no warm-up): it tests the run as configured,
+ * so a learning rate too small to learn anything fails the overfit check. */
+
+typedef enum gd_check_verdict {
+    GD_CHECK_PASS,
+    GD_CHECK_WARN, /* works, but something looks off: see the advice */
+    GD_CHECK_FAIL, /* the setup is wrong: training would be wasted */
+    GD_CHECK_SKIP  /* does not apply here (e.g. one example, a loss it cannot judge) */
+} gd_check_verdict;
+
+/* "PASS", "WARN", "FAIL", "SKIP". */
+GD_API const char *gd_check_verdict_name(gd_check_verdict verdict);
+
+/* Makes a fresh model for the setup's data (built for batches of at least
+ * GD_CHECK_OVERFIT_EXAMPLES, or of the settings' batch size if larger), the same on
+ * every call. */
+typedef gd_status (*gd_check_model_fn)(void *ctx, gd_model **out, gd_error *err);
+
+typedef struct gd_check_setup {
+    const gd_settings *settings; /* spec, seed, optimiser, lr, momentum, weight decay,
+                                    batch size (the rest is not read) */
+    gd_dataset *data;            /* training examples, already preprocessed */
+    gd_loss loss;                /* cross-entropy (what gd_run trains; smoothing is
+                                    switched off where regularisation must be) or the
+                                    multiclass hinge (margin > 0; 1 is the lecture's) */
+    gd_check_model_fn make_model; /* NULL: settings->model and settings->seed, flat
+                                     samples first, else the data's own shape, as
+                                     gd_run_create builds */
+    void *ctx;
+} gd_check_setup;
+
+#define GD_CHECK_MAX_FIGURES 24
+#define GD_CHECK_TEXT 512
+
+/* One measured number, by name ("loss", "expected", "0.weight"). */
+typedef struct gd_check_figure {
+    char name[48];
+    double value;
+} gd_check_figure;
+
+typedef struct gd_check_result {
+    int number;                  /* its place in the list, 1 to 8 */
+    const char *name;            /* "initial_loss", "gradients", "overfit", "baseline",
+                                    "batch_independence", "determinism" */
+    const char *title;           /* "loss at initialisation", ... */
+    gd_check_verdict verdict;
+    char summary[GD_CHECK_TEXT]; /* the figures in words, one sentence or two */
+    char advice[GD_CHECK_TEXT];  /* WARN, FAIL: what to do; else empty */
+    size_t nfigures;
+    gd_check_figure figures[GD_CHECK_MAX_FIGURES];
+} gd_check_result;
+
+/* 1. The loss at initialisation, regularisation off (no L2, no label smoothing), on one
+ * batch (the first min(batch size, 128) examples) in training mode, as the first step
+ * sees it: near ln C for softmax cross-entropy, (C - 1) x margin for the hinge, C the
+ * model's outputs. Tolerance 10% (PASS), 50% (WARN), else FAIL: with logits of variance
+ * s^2 independent of the label, a second-order expansion of log-sum-exp gives E[loss] =
+ * ln C + (C - 1) s^2 / (2 C), so 10% of ln 10 admits logits of standard deviation up to
+ * 0.72 and 50% up to 1.6; PyTorch's default initialisation gives 0.1 to 0.5 (the default
+ * MLP: 2.40, 4% above ln 10), a weight scaled x10 on the last layer several, x100 on any
+ * layer without batch norm after it hundreds. The hinge is flatter (each term stays at
+ * the margin while logits differ by less than it), so the same bands are looser for it.
+ * Then L2 (gd_model_l2_penalty) at lambda 1e-3 and 1e-2 must raise the loss, strictly,
+ * each time: FAIL when it does not (no decayed weights, or all of them zero). */
+GD_API gd_status gd_check_initial_loss(const gd_check_setup *setup, gd_check_result *out,
+                                       gd_error *err);
+
+/* 2. gd_gradcheck of the whole model with the setup's loss on GD_CHECK_GRADIENT_EXAMPLES
+ * examples, in training mode (batch norm's batch statistics; dropout's masks fixed by
+ * the check's rewound generator), seed fixed, every float32 parameter tensor, at most
+ * GD_CHECK_GRADIENT_SAMPLES elements each, kinks set aside at a tolerance of 1e-2. Each
+ * tensor's worst relative error is a figure; the worst of them is judged by
+ * gd_gradcheck_classify: up to GD_GRADCHECK_FLOAT32_TOL PASS, "uncomfortable" WARN,
+ * "wrong" FAIL. */
+#define GD_CHECK_GRADIENT_EXAMPLES 4
+#define GD_CHECK_GRADIENT_SAMPLES 20
+GD_API gd_status gd_check_gradients(const gd_check_setup *setup, gd_check_result *out,
+                                    gd_error *err);
+
+/* 3. Overfitting a tiny subset: the first GD_CHECK_OVERFIT_EXAMPLES examples, no weight
+ * decay, no label smoothing and no augmentation (dropout, part of the model, stays), in
+ * batches of up to the settings' batch size, for at most GD_CHECK_OVERFIT_STEPS steps.
+ * Judged in evaluation mode every 10 steps: PASS once the training accuracy is 100% and
+ * the mean loss below GD_CHECK_OVERFIT_LOSS (a loss of 0.05 means the right class gets
+ * 95% probability on average); WARN at 100% accuracy with a higher loss; FAIL below 100%.
+ * Adam at 1e-3 (the default) gets the default MLP there in about 30 steps; 300 leaves
+ * ten times that for slower optimisers and rates, while a rate 100x too small stays
+ * near ln C. */
+#define GD_CHECK_OVERFIT_EXAMPLES 20
+#define GD_CHECK_OVERFIT_STEPS 300
+#define GD_CHECK_OVERFIT_LOSS 0.05
+GD_API gd_status gd_check_overfit(const gd_check_setup *setup, gd_check_result *out,
+                                  gd_error *err);
+
+/* 4. An input-independent baseline: check 3's training, once on the real examples and
+ * once on all-zero inputs with the same labels and seed, run for all its steps. A model
+ * that ignores its input can do no better than predict the labels' frequencies, whose
+ * cross-entropy is the labels' entropy H (2.0 to 2.3 for 20 examples of 10 classes).
+ * "Clearly worse": the zero-input loss must exceed the real one by at least H / 2 (PASS),
+ * else FAIL; the accuracies are figures. SKIP when the examples have one label only (H =
+ * 0) or the loss is the hinge (whose blind optimum is not H: only the gap is shown). */
+GD_API gd_status gd_check_baseline(const gd_check_setup *setup, gd_check_result *out,
+                                   gd_error *err);
+
+/* 5. Batch independence: on a batch of GD_CHECK_BATCH_EXAMPLES examples in evaluation
+ * mode, the gradient of sample i's output (random weights on its outputs, zero on every
+ * other sample's) with respect to the input of sample j != i must be exactly zero, for
+ * each i: any nonzero entry means some layer mixes samples (a reshape across the batch,
+ * a reduction over the wrong axis): FAIL. The same is measured in training mode, where
+ * batch norm mixes samples by design (its mean and variance are the batch's): with batch
+ * norm that is a note in the summary, without it a nonzero leak is a FAIL too. WARN when
+ * no gradient reaches the input at all. The figures: the largest |dx_j| over the largest
+ * |dx_i|, per mode. */
+#define GD_CHECK_BATCH_EXAMPLES 4
+GD_API gd_status gd_check_batch_independence(const gd_check_setup *setup,
+                                             gd_check_result *out, gd_error *err);
+
+/* 7. Determinism: two trainings of GD_CHECK_DETERMINISM_STEPS steps from fresh models of
+ * the same seed, on the same batches (the settings' batch size, weight decay included),
+ * must end with the same bits in every parameter and buffer and the same losses. FAIL
+ * names the first tensor that differs. (Threads: both runs use the process's thread
+ * count; the library's results do not depend on it at a fixed count.) */
+#define GD_CHECK_DETERMINISM_STEPS 5
+GD_API gd_status gd_check_determinism(const gd_check_setup *setup, gd_check_result *out,
+                                      gd_error *err);
+
+/* ------------------------- Learning-rate range test and what the network sees */
+
+/* The learning-rate range test (Smith, "Cyclical Learning Rates for Training Neural
+ * Networks", 2017; fastai's lr_find): train from the model's current state while the
+ * learning rate grows exponentially, lr_i = lr_min * (lr_max / lr_min)^(i / (steps - 1)),
+ * and record each step's loss, taken by the forward before that step's update (as fastai
+ * and PyTorch Lightning record it). The loss is smoothed by an exponential moving average
+ * with bias correction, s_i = a_i / (1 - beta^(i+1)), a_i = beta a_(i-1) + (1 - beta) x_i,
+ * which averages about 1 / (1 - beta) = 50 batches at beta 0.98; the test stops once s
+ * exceeds diverge_factor (4) times the lowest s so far, or at the first loss (or smoothed
+ * loss) that is not finite, which is then left off the curve.
+ *
+ * Default: 1e-7 to 10 in 300 steps, 37.5 points per decade. fastai's 100 steps put 12.5
+ * points in a decade while the average spans 50 of them, so the smoothed curve lags the
+ * raw one by about 34 steps, 2.7 decades; at 300 the lag is about 49 steps, 1.3 decades,
+ * at a cost of 300 batches (0.64 of a Fashion-MNIST epoch at batch 128). More steps make
+ * the lag smaller still, in decades, for what each step costs.
+ *
+ * Suggestions are read from the smoothed curve without its first tenth (the average is
+ * still settling there) and its last skip_end points (where it turns up to the stop):
+ *   steepest: the most negative d s / d log(lr), by central differences;
+ *   valley:   the middle of the longest descending stretch, the longest strictly
+ *             decreasing subsequence of s (not necessarily contiguous, so a single noisy
+ *             uptick does not split a descent: fastai's "valley");
+ *   minimum:  the learning rate of the lowest s, divided by 10.
+ * The default is their median (in log lr): one rule's wild answer cannot move it. The
+ * result has low confidence when the rules' largest suggestion is more than
+ * disagreement (10) times their smallest, when the smoothed loss never falls below
+ * (1 - min_fall) times its first value, or when the curve is too short to judge.
+ *
+ * The caller's model is left as found: gd_lr_range_test_model copies the parameters,
+ * their gradients, the buffers (batch norm's running statistics), the optimiser's state,
+ * step count and learning rate, the model's generator and its training mode, and puts
+ * them back afterwards, bit for bit (its activations hold the test's last batch). */
+
+typedef enum gd_lr_range_stop {
+    GD_LR_STOP_COMPLETED,  /* every step ran, up to lr_max */
+    GD_LR_STOP_DIVERGED,   /* the smoothed loss passed diverge_factor x its best */
+    GD_LR_STOP_NON_FINITE  /* a loss was NaN or infinite: the curve ends before it */
+} gd_lr_range_stop;
+
+typedef enum gd_lr_rule {
+    GD_LR_RULE_STEEPEST, GD_LR_RULE_VALLEY, GD_LR_RULE_MINIMUM, GD_LR_RULES
+} gd_lr_rule;
+
+typedef struct gd_lr_range_options {
+    double lr_min, lr_max;   /* 0 < lr_min < lr_max */
+    int64_t steps;           /* >= 2 */
+    double beta;             /* the smoothing, in [0, 1) */
+    double diverge_factor;   /* > 1 */
+    double skip_start;       /* fraction of the curve left off the suggestions' start, [0, 1) */
+    int64_t skip_end;        /* points left off their end, >= 0 */
+    double disagreement;     /* > 1 */
+    double min_fall;         /* in [0, 1) */
+} gd_lr_range_options;
+
+/* 1e-7 to 10 in 300 steps, beta 0.98, stop at 4x, skip the first 0.1 and the last 5
+ * points, disagreement 10, min_fall 0.02. */
+GD_API gd_lr_range_options gd_lr_range_defaults(void);
+
+/* A point on the curve that a rule chose; index -1 and lr NaN when the rule found none.
+ * The minimum rule's lr is the minimum's / 10, and its index the curve's point nearest
+ * that lr (at least 0). */
+typedef struct gd_lr_suggestion {
+    double lr;
+    int64_t index;
+    double loss; /* the smoothed loss at index */
+} gd_lr_suggestion;
+
+/* The curve (arrays of `points` entries, malloc'd: gd_lr_range_result_free) and what was
+ * read from it. */
+typedef struct gd_lr_range_result {
+    int64_t points;
+    double *lr, *loss, *smoothed;
+    gd_lr_range_stop stop;
+    int64_t best_index;                  /* the lowest smoothed loss */
+    int64_t window_start, window_end;    /* the points the rules read: [start, end) */
+    gd_lr_suggestion rules[GD_LR_RULES]; /* by gd_lr_rule */
+    gd_lr_rule chosen;                   /* the median's rule */
+    gd_lr_suggestion suggestion;         /* = rules[chosen] */
+    double spread;                       /* largest / smallest rule lr */
+    bool loss_fell;                      /* below (1 - min_fall) x the first smoothed loss */
+    bool low_confidence;
+} gd_lr_range_result;
+
+GD_API void gd_lr_range_result_free(gd_lr_range_result *r);
+/* "steepest", "valley", "minimum/10". */
+GD_API const char *gd_lr_rule_name(gd_lr_rule rule);
+/* "completed", "diverged", "non-finite". */
+GD_API const char *gd_lr_range_stop_name(gd_lr_range_stop stop);
+
+/* The test on a built model with its optimiser, drawing batches from loader (epochs 0,
+ * 1, ... restarted as each ends, so the loader's position is not kept), under loss;
+ * clip_norm > 0 clips as training does. opt NULL: gd_lr_range_defaults(). On failure
+ * (GD_ERR_INVALID_ARGUMENT for bad options, the model's status for a failed step,
+ * GD_ERR_NO_MEMORY) *result is empty and err (may be NULL) says why; the model is put
+ * back all the same. A curve cut at its first point leaves result->points 0 and GD_OK. */
+GD_API gd_status gd_lr_range_test_model(gd_model *m, gd_optimizer *optim, gd_loader *loader,
+                                        const gd_loss *loss, double clip_norm,
+                                        const gd_lr_range_options *opt,
+                                        gd_lr_range_result *result, gd_error *err);
+/* The test on a run's model and optimiser, as its training steps would go: its loss
+ * (cross-entropy with the settings' label smoothing) and clipping, over a loader of its
+ * own on the run's training split with the run's batch size, shuffle, seed, drop_last rule
+ * and augmentation, so the run's own loader and epoch are not disturbed.
+ * GD_ERR_STATE after gd_run_test. */
+GD_API gd_status gd_lr_range_test(gd_run *run, const gd_lr_range_options *opt,
+                                  gd_lr_range_result *result, gd_error *err);
+
+/* A new loader (the caller's to free, before the run) over the run's training split as
+ * the run's own is made: its batch size, shuffle, seed, drop_last rule (a last batch of one
+ * sample is skipped under batch norm) and augmentation, starting at epoch 0. The range
+ * test and the batch picture read their batches from one, so the run's epoch is kept.
+ * GD_ERR_STATE after gd_run_test. */
+GD_API gd_status gd_run_training_loader(gd_run *run, gd_loader **out, gd_error *err);
+
+/* The curve as an SVG figure (width x height px, 0: 640 x 400): loss against the learning
+ * rate on a log axis with decade ticks, the raw loss in a light line and the smoothed one
+ * as a path of one point per curve point, the rules' points and the default marked, axes
+ * labelled "learning rate (log scale)" and "loss". *svg is malloc'd text. */
+GD_API gd_status gd_lr_range_svg(const gd_lr_range_result *r, int width, int height,
+                                 char **svg, size_t *len, gd_error *err);
+/* The same, written atomically to path. */
+GD_API gd_status gd_lr_range_write_svg(const gd_lr_range_result *r, const char *path,
+                                       gd_error *err);
+
+/* What the network sees: a PNG of a batch exactly as it enters the model, values mapped to
+ * grey levels by the batch's own range, round(255 (x - min) / (max - min)) over every
+ * finite value of the batch (a constant batch is all 128; a value that is not finite is
+ * drawn magenta, (255, 0, 255)). The range is the batch's, not the data's, so the picture
+ * shows what preprocessing and augmentation did, and its numbers say where 0 and 255 lie.
+ *
+ * Samples of C x H x W with C 1 or 3 (or H x W) are tiles in a grid of cols columns
+ * (0: ceil(sqrt(n))), each value a scale x scale block (0: 64 / max(H, W), 1 to 8), the
+ * three channels as red, green and blue; any other shape is a heat map, one row of
+ * row_height (0: 12) pixels per sample and each value a block scale pixels wide (0: 512 /
+ * values, 1 to 8). Each sample's label is written in digits in a built-in 3 x 5 font
+ * drawn at 2x (below a tile, left of a row), and a last line gives the batch's mean,
+ * standard deviation, min and max, which the PNG also carries as its "Description" text
+ * with every label. The picture is 8-bit RGB; it is refused (GD_ERR_LIMIT) beyond 16384
+ * pixels a side or the memory limit.
+ *
+ * Layout, in pixels: 4 around and between tiles; under each tile a label strip of 14 (none
+ * without labels); a heat map's labels in a column of 8 a digit plus 4; the numbers' line,
+ * "MEAN %.4G  STD %.4G  MIN %.4G  MAX %.4G", 14 high at the bottom, and the picture at
+ * least 8 a character plus 8 wide to hold it. Tiles: width 4 + cols (W scale + 4), height
+ * 4 + rows (H scale + 14 + 4) + 14. Heat map: width 4 + label column + values scale + 4,
+ * height 4 + n row_height + 4 + 14. */
+typedef struct gd_batch_picture_options {
+    int cols, scale, row_height;
+} gd_batch_picture_options;
+
+/* Where things are: sample i's value at (row y, column x) of channel c (x the feature for
+ * a heat map, y 0) fills the block of value_w x value_h pixels whose top-left is
+ * (x0 + (i % cols) * pitch_x + x * value_w, y0 + (i / cols) * pitch_y + y * value_h). */
+typedef struct gd_batch_picture_info {
+    int width, height;
+    int64_t samples;
+    bool images;           /* tiles (true) or a heat map */
+    int cols, rows;
+    int x0, y0, pitch_x, pitch_y, value_w, value_h;
+    double mean, std;      /* over every finite value (std: population, divided by N) */
+    double min, max;
+    int64_t values, nonfinite;
+} gd_batch_picture_info;
+
+/* Encodes the batch x (n x sample shape; x->dims[0] samples) with its labels (NULL: none
+ * written) as PNG into *png (malloc'd). opt and info may be NULL. */
+GD_API gd_status gd_batch_picture_png(const gd_tensor *x, const int32_t *labels,
+                                      const gd_batch_picture_options *opt,
+                                      unsigned char **png, size_t *len,
+                                      gd_batch_picture_info *info, gd_error *err);
+/* The same, written atomically to path. */
+GD_API gd_status gd_batch_picture_write(const gd_tensor *x, const int32_t *labels,
+                                        const gd_batch_picture_options *opt, const char *path,
+                                        gd_batch_picture_info *info, gd_error *err);
+/* The first training batch of a run as its first step sees it: from a loader of its own
+ * over the run's training split (after preprocessing) with the run's batch size, seed,
+ * shuffle, drop_last rule and augmentation at epoch 0, in the data set's own sample shape
+ * (the model may see the same numbers flattened), so the run's loader is not disturbed.
+ * GD_ERR_STATE after gd_run_test. */
+GD_API gd_status gd_run_batch_picture(gd_run *run, const char *path,
+                                      const gd_batch_picture_options *opt,
+                                      gd_batch_picture_info *info, gd_error *err);
 
 #ifdef __cplusplus
 }
