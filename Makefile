@@ -49,7 +49,7 @@ endif
 CFLAGS ?=
 CFLAGS += $(CFLAGS_BASE) $(OPT)
 LIB_CFLAGS := -fPIC -fvisibility=hidden -DGD_BUILDING_LIBRARY
-LDLIBS := $(OPENBLAS_LIBS) $(PKG_LIBS) -lcjson -lz -lm
+LDLIBS := $(OPENBLAS_LIBS) $(PKG_LIBS) -lcjson -lpng -lz -lm
 
 LIB_SRC := $(sort $(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

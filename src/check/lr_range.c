@@ -551,7 +551,7 @@ static void fit_frame(frame *f, const gd_lr_range_result *r)
     f->y0 -= pad, f->y1 += pad;
 }
 
-static void axes(text *t, const frame *f, int width, int height)
+static void axes(text *t, const frame *f, int height)
 {
     put(t, "<rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" height=\"%.2f\" fill=\"none\" "
            "stroke=\"#333\"/>\n", f->left, f->top, f->w, f->h);
@@ -574,7 +574,6 @@ static void axes(text *t, const frame *f, int width, int height)
     }
     put(t, "<text transform=\"translate(16,%.2f) rotate(-90)\" font-size=\"13\" "
            "text-anchor=\"middle\">loss</text>\n</g>\n", f->top + f->h / 2);
-    (void)width;
 }
 
 static void curve(text *t, const frame *f, const gd_lr_range_result *r, const double *v,
@@ -586,25 +585,30 @@ static void curve(text *t, const frame *f, const gd_lr_range_result *r, const do
     put(t, "\"/>\n");
 }
 
+/* The rules' points on the smoothed curve (the default larger), and a legend in the plot's
+ * lower left, where a curve that starts high at small rates seldom is. */
 static void marks(text *t, const frame *f, const gd_lr_range_result *r)
 {
     static const char *colour[GD_LR_RULES] = {"#d62728", "#2ca02c", "#9467bd"};
+    int lines = 1;
+    for (int k = 0; k < GD_LR_RULES; k++)
+        lines += r->rules[k].index >= 0;
+    double y = f->top + f->h - 8 - 14.0 * (lines - 1);
     put(t, "<g id=\"suggestions\" font-size=\"11\">\n");
-    int line = 0;
     for (int k = 0; k < GD_LR_RULES; k++) {
         const gd_lr_suggestion *s = &r->rules[k];
         if (s->index < 0)
             continue;
-        double x = px(f, r->lr[s->index]), y = py(f, s->loss);
+        bool chosen = k == (int)r->chosen;
         put(t, "<circle class=\"%s\" cx=\"%.2f\" cy=\"%.2f\" r=\"%d\" fill=\"%s\"/>\n",
-            gd_lr_rule_name((gd_lr_rule)k), x, y, k == (int)r->chosen ? 6 : 4, colour[k]);
-        put(t, "<text x=\"%.2f\" y=\"%.2f\" fill=\"%s\">%s %.3g%s</text>\n", f->left + 8,
-            f->top + 16 + 14.0 * line++, colour[k], gd_lr_rule_name((gd_lr_rule)k), s->lr,
-            k == (int)r->chosen ? " (default)" : "");
+            gd_lr_rule_name((gd_lr_rule)k), px(f, r->lr[s->index]), py(f, s->loss),
+            chosen ? 6 : 4, colour[k]);
+        put(t, "<text x=\"%.2f\" y=\"%.2f\" fill=\"%s\">%s %.3g%s</text>\n", f->left + 8, y,
+            colour[k], gd_lr_rule_name((gd_lr_rule)k), s->lr, chosen ? " (default)" : "");
+        y += 14;
     }
     put(t, "<text x=\"%.2f\" y=\"%.2f\" fill=\"#333\">stopped: %s%s</text>\n</g>\n",
-        f->left + 8, f->top + 16 + 14.0 * line, gd_lr_range_stop_name(r->stop),
-        r->low_confidence ? "; low confidence" : "");
+        f->left + 8, y, gd_lr_range_stop_name(r->stop), r->low_confidence ? "; low confidence" : "");
 }
 
 gd_status gd_lr_range_svg(const gd_lr_range_result *r, int width, int height, char **svg,
@@ -630,7 +634,7 @@ gd_status gd_lr_range_svg(const gd_lr_range_result *r, int width, int height, ch
         fit_frame(&f, r);
         put(&t, "<defs><clipPath id=\"plot\"><rect x=\"%.2f\" y=\"%.2f\" width=\"%.2f\" "
                 "height=\"%.2f\"/></clipPath></defs>\n", f.left, f.top, f.w, f.h);
-        axes(&t, &f, width, height);
+        axes(&t, &f, height);
         curve(&t, &f, r, r->loss, "raw", "stroke=\"#9ecae1\" stroke-width=\"1\"");
         curve(&t, &f, r, r->smoothed, "smoothed", "stroke=\"#1f77b4\" stroke-width=\"2\"");
         marks(&t, &f, r);
