@@ -15,7 +15,7 @@ CFLAGS := -std=c11 -D_POSIX_C_SOURCE=200809L -g -O1 -fno-omit-frame-pointer $(SA
           -I/usr/include/x86_64-linux-gnu/openblas-pthread $(shell pkg-config --cflags lapacke)
 LDLIBS := -L$(OPENBLAS_DIR) -Wl,--push-state,--no-as-needed -l:libopenblas.so.0 \
           -l:liblapack.so.3 -l:libblas.so.3 -Wl,--pop-state -Wl,-rpath,$(OPENBLAS_DIR) \
-          $(shell pkg-config --libs lapacke) -lcjson -lz -lm
+          $(shell pkg-config --libs lapacke) -lcjson -lpng -lz -lm
 
 TARGETS := idx idx_gz csv cifar10 model checkpoint spec config
 LIB_SRC := $(sort $(wildcard src/*/*.c))
