@@ -2,11 +2,12 @@
  * loop, validation, early stopping, checkpoints and the run's files). The command adds
  * the run folder (its default name and its lock), the progress display through an
  * observer, the library's monitor (--monitor) with its warnings printed amid the display,
- * summary.json and the words it prints. */
+ * summary.json, confusion.json, a sparkline of the loss and the words it prints. */
 #include "progress.h"
 #include "run_dir.h"
 #include "train_config.h"
 
+#include <ctype.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,8 @@ typedef struct trainer {
     gd_run *run;
     gd_monitor *monitor; /* NULL without --monitor */
     progress bar;
+    double *step_loss;   /* with --monitor: this process's per-step losses, for the sparkline */
+    size_t steps, step_cap;
 } trainer;
 
 /* ------------------------------------------------------------ the display */
@@ -43,6 +46,14 @@ static void show_warning(void *ctx, const gd_monitor_warning *w)
     char line[600];
     snprintf(line, sizeof line, "warning: %s", w->message);
     progress_note(ctx, line);
+}
+
+static void keep_step_loss(void *ctx, gd_run *run, const gd_step_info *step)
+{
+    (void)run;
+    trainer *t = ctx;
+    if (t->steps < t->step_cap)
+        t->step_loss[t->steps++] = step->loss;
 }
 
 /* With --val-size 0 nothing measures a better epoch: said once, before the epochs. */
@@ -88,6 +99,107 @@ static int write_summary(trainer *t, const gd_run_result *r)
     return write_json(run_path(path, sizeof path, t->dir, "summary.json"), j);
 }
 
+/* Fashion-MNIST's classes, in label order (Xiao, Rasul and Vollgraf 2017, table 1). */
+static const char *const FASHION_MNIST_NAMES[] = {
+    "T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+    "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"};
+
+/* "fashion-mnist", or a folder of that name holding its IDX files. */
+static bool is_fashion_mnist(const char *data)
+{
+    const char *base = strrchr(data, '/');
+    base = base && base[1] ? base + 1 : data;
+    return strncmp(base, "fashion-mnist", 13) == 0 && (base[13] == '\0' || base[13] == '/');
+}
+
+/* RUN_DIR/confusion.json: {"classes": C, "names": [...] or null, "matrix": [[...], ...]},
+ * rows the true class, columns the guess, as gd_run_confusion gives it. */
+static int write_confusion(const trainer *t)
+{
+    int classes;
+    const int64_t *counts = gd_run_confusion(t->run, &classes);
+    if (!counts)
+        return EXIT_OK;
+    cJSON *j = cJSON_CreateObject();
+    cJSON_AddNumberToObject(j, "classes", classes);
+    if (classes == 10 && is_fashion_mnist(t->cfg.s.data))
+        cJSON_AddItemToObject(j, "names", cJSON_CreateStringArray(FASHION_MNIST_NAMES, 10));
+    else
+        cJSON_AddNullToObject(j, "names");
+    cJSON *matrix = cJSON_AddArrayToObject(j, "matrix");
+    for (int r = 0; r < classes; r++) {
+        cJSON *row = cJSON_CreateArray();
+        for (int c = 0; c < classes; c++)
+            cJSON_AddItemToArray(row, cJSON_CreateNumber((double)counts[(int64_t)r * classes + c]));
+        cJSON_AddItemToArray(matrix, row);
+    }
+    char path[4096];
+    return write_json(run_path(path, sizeof path, t->dir, "confusion.json"), j);
+}
+
+/* Whether the terminal's character set is UTF-8, by POSIX's precedence of the locale
+ * variables (the first one set decides). */
+static bool utf8_locale(void)
+{
+    const char *names[] = {"LC_ALL", "LC_CTYPE", "LANG"};
+    for (int i = 0; i < 3; i++) {
+        const char *v = getenv(names[i]);
+        if (!v || !*v)
+            continue;
+        char low[64] = {0};
+        for (size_t k = 0; v[k] && k < sizeof low - 1; k++)
+            low[k] = (char)tolower((unsigned char)v[k]);
+        return strstr(low, "utf-8") || strstr(low, "utf8");
+    }
+    return false;
+}
+
+/* One line: the losses in at most 60 columns, each the mean of its share of the values,
+ * scaled between their lowest and highest to eight levels of block (or ASCII) characters. */
+static void print_sparkline(const double *v, size_t n, const char *what)
+{
+    enum { WIDTH = 60 };
+    static const char *const blocks[] = {"\u2581", "\u2582", "\u2583", "\u2584",
+                                         "\u2585", "\u2586", "\u2587", "\u2588"};
+    static const char ascii[] = "_.:-=+*#";
+    if (n == 0)
+        return;
+    size_t w = n < WIDTH ? n : WIDTH;
+    double col[WIDTH], lo = INFINITY, hi = -INFINITY;
+    for (size_t i = 0; i < w; i++) {
+        size_t a = i * n / w, b = (i + 1) * n / w;
+        double sum = 0;
+        for (size_t k = a; k < b; k++)
+            sum += v[k];
+        col[i] = sum / (double)(b - a);
+        lo = fmin(lo, col[i]);
+        hi = fmax(hi, col[i]);
+    }
+    bool utf8 = utf8_locale();
+    printf("train loss ");
+    for (size_t i = 0; i < w; i++) {
+        int level = hi > lo ? (int)lround(7.0 * (col[i] - lo) / (hi - lo)) : 3;
+        if (utf8)
+            fputs(blocks[level], stdout);
+        else
+            putchar(ascii[level]);
+    }
+    printf(" %.4g %s %.4g (%s, %zu values)\n", v[0], utf8 ? "\u2192" : "->", v[n - 1], what, n);
+}
+
+static void print_loss_line(const trainer *t, const gd_run_result *r)
+{
+    if (t->steps > 1) {
+        print_sparkline(t->step_loss, t->steps, "per step");
+        return;
+    }
+    double v[4096];
+    size_t n = 0;
+    for (int64_t e = 0; e < r->history_len && n < sizeof v / sizeof v[0]; e++)
+        v[n++] = r->history[e].train_loss;
+    print_sparkline(v, n, "per epoch");
+}
+
 static int diverged(const trainer *t, const gd_run_result *r)
 {
     return fail(EXIT_DIVERGED, "train",
@@ -123,6 +235,8 @@ static int finish(trainer *t, const gd_run_result *r)
         printf("early stop: no better validation accuracy for %lld epochs\n",
                (long long)t->cfg.s.patience);
     int rc = write_summary(t, r);
+    if (rc == EXIT_OK)
+        rc = write_confusion(t);
     if (rc != EXIT_OK)
         return rc;
     char path[4096];
@@ -133,6 +247,9 @@ static int finish(trainer *t, const gd_run_result *r)
         printf("(last epoch %lld, no validation split)", (long long)r->best_epoch);
     printf("; %.1f s; model in %s\n", r->train_seconds,
            run_path(path, sizeof path, t->dir, "model.safetensors"));
+    print_loss_line(t, r);
+    printf("report: gradus report %s   (writes %s)\n", t->dir,
+           run_path(path, sizeof path, t->dir, "report.html"));
     return EXIT_OK;
 }
 
@@ -165,6 +282,14 @@ static int start_monitor(trainer *t)
     if (st != GD_OK)
         return fail_status("train", st, err.message);
     printf("monitor: every %lld steps into %s/monitor.jsonl\n", (long long)mo.interval, t->dir);
+    /* Room for every step this process can take, so that no step allocates. */
+    t->step_cap = (size_t)(gd_run_batches_per_epoch(t->run) * t->cfg.s.epochs);
+    t->step_loss = malloc(t->step_cap * sizeof *t->step_loss);
+    if (!t->step_loss)
+        t->step_cap = 0; /* the sparkline falls back to the epochs */
+    gd_observer losses = {.ctx = t, .after_forward = keep_step_loss};
+    if (gd_run_add_observer(t->run, &losses) != GD_OK)
+        return EXIT_FAILURE_RUN;
     return EXIT_OK;
 }
 
@@ -208,6 +333,7 @@ static void teardown(trainer *t)
     gd_run_free(t->run);
     gd_monitor_free(t->monitor); /* after the run: it observes the run's steps */
     train_config_free(&t->cfg);
+    free(t->step_loss);
     if (t->lock_fd >= 0)
         close(t->lock_fd); /* the lock goes with it; the file stays (run_dir.c says why) */
 }

@@ -776,6 +776,10 @@ GD_API gd_status gd_run_fit(gd_run *run, gd_run_result *result);
 GD_API gd_status gd_run_test(gd_run *run, gd_evaluation *out);
 /* The result so far. */
 GD_API void gd_run_result_get(const gd_run *run, gd_run_result *out);
+/* The test's confusion matrix, once gd_run_test has run (gd_run_fit runs it): classes x
+ * classes counts, row = true class, column = the model's guess, classes the model's
+ * outputs (*classes, may be NULL). Owned by the run; NULL and *classes 0 before a test. */
+GD_API const int64_t *gd_run_confusion(const gd_run *run, int *classes);
 
 /* The run's parts, owned by the run (NULL once gd_run_test has given them back). */
 GD_API gd_model *gd_run_model(gd_run *run);

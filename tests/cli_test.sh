@@ -57,7 +57,7 @@ for key in test_accuracy best_val_accuracy final_train_loss epochs train_seconds
 done
 acc=$(sed -n 's/.*"test_accuracy":[[:space:]]*\([0-9.]*\).*/\1/p' "$WORK/run/summary.json")
 awk "BEGIN{exit !($acc > 0.75)}" && ok "a small MLP on 5000 images reaches > 0.75 test accuracy ($acc)" || bad "test accuracy $acc <= 0.75"
-ls "$WORK/run" | grep -q -v -E '^(model|checkpoint)\.safetensors$|^(metrics\.jsonl|summary\.json|config\.json)$' \
+ls "$WORK/run" | grep -q -v -E '^(model|checkpoint)\.safetensors$|^(metrics\.jsonl|summary\.json|config\.json|confusion\.json)$' \
     && bad "no temporary files left in the run folder" || ok "no temporary files left in the run folder"
 expect "train refuses an existing run folder" 2 "$GRADUS" train --model "$SMALL_MLP" $FAST --out "$WORK/run"
 

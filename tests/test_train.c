@@ -683,6 +683,33 @@ Test(train, evaluations_confusion_matrix_sums_to_the_samples_and_its_diagonal_to
     gd_settings_free(&s);
 }
 
+/* The run keeps its test's confusion matrix: none before the test; after it, the model's
+ * classes, every test sample counted once and the diagonal the test's accuracy (exact:
+ * integer counts). */
+Test(train, run_keeps_the_tests_confusion_matrix)
+{
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "epochs", "1");
+    gd_run *run = create(&s, NULL);
+    int classes = -1;
+    cr_expect_null(gd_run_confusion(run, &classes));
+    cr_expect_eq(classes, 0);
+    gd_run_result r = fit(run, GD_OK);
+    const int64_t *confusion = gd_run_confusion(run, &classes);
+    cr_assert_not_null(confusion);
+    cr_assert_eq(classes, CLASSES);
+    int64_t sum = 0, diagonal = 0;
+    for (int i = 0; i < CLASSES * CLASSES; i++)
+        sum += confusion[i];
+    for (int i = 0; i < CLASSES; i++)
+        diagonal += confusion[i * CLASSES + i];
+    cr_expect_eq(sum, r.test.samples);
+    cr_expect_eq((double)diagonal / (double)sum, r.test.accuracy);
+    gd_run_free(run);
+    gd_settings_free(&s);
+}
+
 /* gd_run_create(s) fails with status, a message holding named, and no run. */
 static void expect_create_refused(gd_settings *s, gd_status status, const char *named)
 {

@@ -205,6 +205,22 @@ gd_status gd_run_fit(gd_run *run, gd_run_result *result)
     return st;
 }
 
+/* A zeroed matrix for the test's counts, sized by the tested model's outputs (its classes,
+ * which the test labels may not all use). */
+static gd_status test_confusion(gd_run *run, const gd_model *best, gd_error *err)
+{
+    int64_t dims[GD_MAX_DIMS] = {0};
+    gd_model_output_shape(best, dims);
+    size_t cells;
+    free(run->confusion);
+    run->confusion_classes = 0;
+    if (!gd_size_mul(&cells, (size_t)dims[0], (size_t)dims[0]) ||
+        !(run->confusion = calloc(cells, sizeof *run->confusion)))
+        return gd_fail(err->message, GD_ERR_NO_MEMORY, "run: no memory for the confusion matrix");
+    run->confusion_classes = (int)dims[0];
+    return GD_OK;
+}
+
 gd_status gd_run_test(gd_run *run, gd_evaluation *out)
 {
     if (!run->test)
@@ -220,7 +236,9 @@ gd_status gd_run_test(gd_run *run, gd_evaluation *out)
         st = gd_model_load(&best, NULL, gd_run_path(run, "model.safetensors", path), 256, &err);
     }
     if (st == GD_OK)
-        st = gd_evaluate(best, run->test, NULL, out, &err);
+        st = test_confusion(run, best, &err);
+    if (st == GD_OK)
+        st = gd_evaluate(best, run->test, run->confusion, out, &err);
     if (best != run->model)
         gd_model_free(best);
     if (st != GD_OK)
@@ -228,6 +246,14 @@ gd_status gd_run_test(gd_run *run, gd_evaluation *out)
     run->tested = true;
     run->test_result = *out;
     return GD_OK;
+}
+
+const int64_t *gd_run_confusion(const gd_run *run, int *classes)
+{
+    bool have = run->tested && run->confusion;
+    if (classes)
+        *classes = have ? run->confusion_classes : 0;
+    return have ? run->confusion : NULL;
 }
 
 void gd_run_result_get(const gd_run *run, gd_run_result *out)

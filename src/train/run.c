@@ -315,6 +315,7 @@ void gd_run_free(gd_run *run)
     gd_dataset_free(run->test);
     gd_settings_free(&run->settings);
     free(run->history);
+    free(run->confusion);
     free(run->dir);
     free(run);
 }

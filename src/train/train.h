@@ -44,6 +44,8 @@ struct gd_run {
     int64_t diverged_epoch, diverged_step;
     bool tested;
     gd_evaluation test_result;
+    int64_t *confusion; /* the test's, classes x classes, once gd_run_test ran */
+    int confusion_classes;
     char msg[GD_MSG_MAX];
 };
 
