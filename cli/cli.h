@@ -13,12 +13,14 @@ enum {
     EXIT_FAILURE_RUN = 1, /* a file could not be read or written, or a library call failed */
     EXIT_USAGE = 2,       /* unknown flag, bad flag value, missing argument */
     EXIT_BAD_DATA = 3,    /* an input file is malformed (wrong magic, truncated, ragged CSV) */
-    EXIT_DIVERGED = 4     /* the loss became NaN or infinite */
+    EXIT_DIVERGED = 4,    /* the loss became NaN or infinite */
+    EXIT_CHECK_FAILED = 5 /* gradus check: a check failed */
 };
 
 int cmd_train(int argc, char **argv);
 int cmd_eval(int argc, char **argv);
 int cmd_predict(int argc, char **argv);
+int cmd_check(int argc, char **argv);
 
 /* Prints "gradus CMD: message" to stderr and returns code (for `return fail(...)`). */
 int fail(int code, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

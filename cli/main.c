@@ -15,6 +15,7 @@ static const command commands[] = {
     {"train", cmd_train, "train a network and save it with its metrics"},
     {"eval", cmd_eval, "accuracy, per-class accuracy and confusion matrix of a saved model"},
     {"predict", cmd_predict, "classify inputs with a saved model, as CSV"},
+    {"check", cmd_check, "sanity checks of a model and its data before training"},
 };
 
 static void usage(FILE *out)
@@ -25,7 +26,8 @@ static void usage(FILE *out)
     print_common_help(out);
     fprintf(out, "\nexit codes: 0 success, 1 run failure (I/O, library error, a run folder that another\n"
                  "            process is writing), 2 usage error, 3 malformed input data,\n"
-                 "            4 training diverged (NaN or infinite loss)\n");
+                 "            4 training diverged (NaN or infinite loss), 5 a check failed\n"
+                 "            (gradus check)\n");
 }
 
 /* libgomp's idle threads spin for a while after each parallel region (and OpenBLAS's
