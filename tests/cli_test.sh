@@ -321,5 +321,33 @@ wait $pid 2>/dev/null
 [ "$(tail -c 1 "$WORK/mon-live/monitor.jsonl" | od -An -c | tr -d ' ')" = '\n' ] && json_lines "$WORK/mon-live/monitor.jsonl" \
     && ok "after kill -9 monitor.jsonl holds whole, valid lines" || bad "after kill -9 monitor.jsonl holds whole, valid lines"
 
+# ---------------------------------------------------------------- check
+# gradus check: the default model on 2000 examples passes (or warns), each numbered line
+# fits 80 columns, --json is the same result as JSON, --out saves it, a failed check
+# exits 5 (a learning rate of 1e-9 cannot overfit 20 examples).
+expect "check --help exits 0" 0 "$GRADUS" check --help
+contains "check --help lists train's --model" "$WORK/out" "--model SPEC"
+expect "check rejects an unknown flag with 2" 2 "$GRADUS" check --no-such-flag
+expect "check passes the default model on 2000 examples" 0 "$GRADUS" check --limit 2000 --threads 2
+for n in 1 2 3 4 5 6 7 8; do
+    contains "check prints check $n with a verdict" "$WORK/out" "^ $n .* \(PASS\|WARN\|FAIL\|SKIP\)\$"
+done
+grep -q ' FAIL$' "$WORK/out" && bad "no check fails on the default model" || ok "no check fails on the default model"
+awk 'length > 80 {bad=1} END {exit bad}' "$WORK/out" && ok "check's output fits 80 columns" || bad "check's output fits 80 columns"
+expect "check --json --out" 0 "$GRADUS" check --limit 2000 --threads 2 --json --out "$WORK/chk"
+python3 -c "
+import json, sys
+d = json.load(open('$WORK/out'))
+f = json.load(open('$WORK/chk/check.json'))
+assert [c['number'] for c in d['checks']] == list(range(1, 9)), d['checks']
+assert d['passed'] and all(c['verdict'] in ('PASS', 'WARN', 'SKIP') for c in d['checks'])
+assert d['checks'][0]['figures']['expected'] > 2.302 and d['checks'] == f['checks']
+" 2>"$WORK/err" && ok "check --json prints the 8 slots, saved as RUN_DIR/check.json" || bad "check --json prints the 8 slots, saved as RUN_DIR/check.json"
+expect "a failed check exits 5" 5 "$GRADUS" check --limit 500 --threads 2 --lr 1e-9
+contains "the overfit check fails at lr 1e-9" "$WORK/out" "^ 3 overfit 20 examples .* FAIL\$"
+contains "its advice says to raise the learning rate" "$WORK/out" "advice: .*raise the learning rate"
+expect "gradus --help lists exit code 5" 0 "$GRADUS" --help
+contains "exit code 5 is a failed check" "$WORK/out" "5 a check failed"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
