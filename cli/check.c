@@ -47,7 +47,7 @@ typedef struct checker {
 
 /* ------------------------------------------------------------ the list */
 
-/* One numbered slot: a library check, or NULL while that check is not in this build
+/* One numbered slot: a library check, or NULL while gradus check does not run it yet
  * (6, the learning-rate range test, and 8, the picture of the first batch, are to be
  * added by a function of this shape each). */
 typedef gd_status (*slot_fn)(checker *c, gd_check_result *out, gd_error *err);
@@ -224,7 +224,7 @@ static int run_checks(checker *c)
         } else {
             *r = (gd_check_result){.number = slots[i].number, .name = slots[i].name,
                                    .title = slots[i].title, .verdict = GD_CHECK_SKIP};
-            snprintf(r->summary, sizeof r->summary, "not in this build yet");
+            snprintf(r->summary, sizeof r->summary, "not yet run by gradus check");
         }
         counts[r->verdict]++;
         if (!c->json)
