@@ -7,6 +7,7 @@
 #include "train_config.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -24,7 +25,9 @@ static const char *const INTRO =
     "  3 the model can overfit 20 examples\n"
     "  4 it learns more from the real inputs than from all-zero ones\n"
     "  5 no sample's output depends on another sample of the batch\n"
+    "  6 a learning-rate range test suggests a rate (the curve: --out)\n"
     "  7 two runs with the same seed give the same bits\n"
+    "  8 the first batch as the model sees it (the picture: --out)\n"
     "It takes train's flags (augmentation, schedule and epochs are not used; the\n"
     "training examples are all those --limit keeps, with no validation split).\n"
     "Exit code 5 when a check failed.\n";
@@ -47,9 +50,7 @@ typedef struct checker {
 
 /* ------------------------------------------------------------ the list */
 
-/* One numbered slot: a library check, or NULL while gradus check does not run it yet
- * (6, the learning-rate range test, and 8, the picture of the first batch, are to be
- * added by a function of this shape each). */
+/* One numbered slot: a library check, or NULL while gradus check does not run it yet. */
 typedef gd_status (*slot_fn)(checker *c, gd_check_result *out, gd_error *err);
 
 #define LIBRARY_CHECK(fn)                                                    \
@@ -64,6 +65,116 @@ LIBRARY_CHECK(baseline)
 LIBRARY_CHECK(batch_independence)
 LIBRARY_CHECK(determinism)
 
+static void add_figure(gd_check_result *r, const char *name, double value)
+{
+    if (r->nfigures < GD_CHECK_MAX_FIGURES) {
+        gd_check_figure *f = &r->figures[r->nfigures++];
+        snprintf(f->name, sizeof f->name, "%s", name);
+        f->value = value;
+    }
+}
+
+static gd_check_result slot_result(int number, const char *name, const char *title)
+{
+    return (gd_check_result){.number = number, .name = name, .title = title,
+                             .verdict = GD_CHECK_PASS};
+}
+
+/* 6. The range test on the run (which it leaves as it found it): PASS when its rules
+ * agree, WARN when they disagree by more than 10x or the loss never fell, or when --lr is
+ * more than 10x from the suggestion. With --out the curve goes to RUN_DIR/lr_range.svg. */
+static gd_status run_lr_range(checker *c, gd_check_result *out, gd_error *err)
+{
+    gd_lr_range_options opt = gd_lr_range_defaults();
+    gd_lr_range_result r;
+    *out = slot_result(6, "lr_range", "learning-rate range test");
+    gd_status st = gd_lr_range_test(c->run, &opt, &r, err);
+    if (st != GD_OK)
+        return st;
+    char path[4096] = "";
+    if (c->out && (st = gd_lr_range_write_svg(&r, run_path(path, sizeof path, c->out, "lr_range.svg"),
+                                              err)) != GD_OK) {
+        gd_lr_range_result_free(&r);
+        return st;
+    }
+    double lr = c->s.lr, best = r.suggestion.lr, ratio = lr > best ? lr / best : best / lr;
+    snprintf(out->summary, sizeof out->summary,
+             "suggested lr %.2g (%s rule); steepest %.2g, valley %.2g, minimum/10 %.2g; %lld "
+             "points, stopped: %s%s%s", best, gd_lr_rule_name(r.chosen),
+             r.rules[GD_LR_RULE_STEEPEST].lr, r.rules[GD_LR_RULE_VALLEY].lr,
+             r.rules[GD_LR_RULE_MINIMUM].lr, (long long)r.points, gd_lr_range_stop_name(r.stop),
+             path[0] ? "; curve in " : "", path);
+    if (r.low_confidence) {
+        out->verdict = GD_CHECK_WARN;
+        snprintf(out->advice, sizeof out->advice,
+                 "low confidence: %s; look at the curve (--out) before trusting a rate",
+                 r.loss_fell ? "the rules disagree by more than 10x" : "the loss never fell");
+    } else if (ratio > 10 && lr > 0) {
+        out->verdict = GD_CHECK_WARN;
+        snprintf(out->advice, sizeof out->advice,
+                 "--lr %g is more than 10x from the suggested %.2g: try --lr %.2g", lr, best, best);
+    }
+    add_figure(out, "suggested_lr", best);
+    add_figure(out, "steepest", r.rules[GD_LR_RULE_STEEPEST].lr);
+    add_figure(out, "valley", r.rules[GD_LR_RULE_VALLEY].lr);
+    add_figure(out, "minimum_over_10", r.rules[GD_LR_RULE_MINIMUM].lr);
+    add_figure(out, "spread", r.spread);
+    gd_lr_range_result_free(&r);
+    return GD_OK;
+}
+
+/* The first batch's figures without a file: the picture is made in memory and dropped. */
+static gd_status batch_statistics(gd_run *run, gd_batch_picture_info *info, gd_error *err)
+{
+    gd_loader *loader;
+    gd_status st = gd_run_training_loader(run, &loader, err);
+    if (st != GD_OK)
+        return st;
+    gd_tensor x;
+    const int32_t *labels;
+    unsigned char *png = NULL;
+    size_t len = 0;
+    if (gd_loader_next(loader, &x, &labels))
+        st = gd_batch_picture_png(&x, labels, NULL, &png, &len, info, err);
+    free(png);
+    gd_loader_free(loader);
+    return st;
+}
+
+/* 8. What the network sees: the first training batch as it enters the model, with its
+ * statistics; a picture in RUN_DIR/first_batch.png with --out. WARN when the batch is
+ * far from zero-centred or unit-scaled (preprocessing missing) or holds non-finite
+ * values. */
+static gd_status run_batch_picture(checker *c, gd_check_result *out, gd_error *err)
+{
+    gd_batch_picture_info info;
+    char path[4096] = "";
+    *out = slot_result(8, "batch_picture", "picture of the first batch");
+    gd_status st = c->out ? gd_run_batch_picture(c->run, run_path(path, sizeof path, c->out, "first_batch.png"),
+                                                 NULL, &info, err)
+                          : batch_statistics(c->run, &info, err);
+    if (st != GD_OK)
+        return st;
+    snprintf(out->summary, sizeof out->summary,
+             "%lld samples as the model gets them: mean %.3g, std %.3g, range [%.3g, %.3g]%s%s",
+             (long long)info.samples, info.mean, info.std, info.min, info.max,
+             path[0] ? "; picture in " : " (give --out RUN_DIR for the picture)", path);
+    if (info.nonfinite) {
+        out->verdict = GD_CHECK_FAIL;
+        snprintf(out->advice, sizeof out->advice, "%lld values are NaN or infinite: check the data",
+                 (long long)info.nonfinite);
+    } else if (fabs(info.mean) > 1 || info.std > 10 || info.std < 0.1) {
+        out->verdict = GD_CHECK_WARN;
+        snprintf(out->advice, sizeof out->advice,
+                 "inputs are far from zero mean and unit scale: try --preprocess standardize");
+    }
+    add_figure(out, "mean", info.mean);
+    add_figure(out, "std", info.std);
+    add_figure(out, "min", info.min);
+    add_figure(out, "max", info.max);
+    return GD_OK;
+}
+
 static const struct slot {
     int number;
     const char *name, *title;
@@ -74,9 +185,9 @@ static const struct slot {
     {3, "overfit", "overfit 20 examples", run_overfit},
     {4, "baseline", "input-independent baseline", run_baseline},
     {5, "batch_independence", "batch independence", run_batch_independence},
-    {6, "lr_range", "learning-rate range test", NULL},
+    {6, "lr_range", "learning-rate range test", run_lr_range},
     {7, "determinism", "determinism", run_determinism},
-    {8, "batch_picture", "picture of the first batch", NULL},
+    {8, "batch_picture", "picture of the first batch", run_batch_picture},
 };
 #define NSLOTS (sizeof slots / sizeof slots[0])
 
@@ -198,7 +309,7 @@ static int write_report(const checker *c, const gd_check_result *results, const 
     }
     if (!c->out)
         return EXIT_OK;
-    int rc = make_dir(c->out);
+    int rc = EXIT_OK; /* the folder was made at the start: checks write their figures there */
     char path[4096];
     if (rc == EXIT_OK)
         rc = write_json(run_path(path, sizeof path, c->out, "check.json"),
@@ -245,6 +356,8 @@ static int run_checks(checker *c)
 static int start(checker *c)
 {
     gd_error err;
+    if (c->out && make_dir(c->out) != EXIT_OK)
+        return EXIT_FAILURE_RUN;
     gd_settings_set(&c->s, "val_size", "0", NULL);
     gd_status st = gd_run_create(&c->run, &c->s, NULL, &err);
     if (st != GD_OK)
