@@ -104,16 +104,18 @@ static gd_status run_lr_range(checker *c, gd_check_result *out, gd_error *err)
              r.rules[GD_LR_RULE_STEEPEST].lr, r.rules[GD_LR_RULE_VALLEY].lr,
              r.rules[GD_LR_RULE_MINIMUM].lr, (long long)r.points, gd_lr_range_stop_name(r.stop),
              path[0] ? "; curve in " : "", path);
-    if (r.low_confidence) {
-        out->verdict = GD_CHECK_WARN;
-        snprintf(out->advice, sizeof out->advice,
+    size_t at = 0;
+    if (ratio > 10 && lr > 0)
+        at += (size_t)snprintf(out->advice, sizeof out->advice,
+                               "--lr %g is more than 10x from the suggested %.2g: try --lr %.2g; ",
+                               lr, best, best);
+    if (r.low_confidence)
+        snprintf(out->advice + at, sizeof out->advice - at,
                  "low confidence: %s; look at the curve (--out) before trusting a rate",
                  r.loss_fell ? "the rules disagree by more than 10x" : "the loss never fell");
-    } else if (ratio > 10 && lr > 0) {
-        out->verdict = GD_CHECK_WARN;
-        snprintf(out->advice, sizeof out->advice,
-                 "--lr %g is more than 10x from the suggested %.2g: try --lr %.2g", lr, best, best);
-    }
+    else if (at)
+        out->advice[at - 2] = '\0'; /* no "; " after the last part */
+    out->verdict = out->advice[0] ? GD_CHECK_WARN : GD_CHECK_PASS;
     add_figure(out, "suggested_lr", best);
     add_figure(out, "steepest", r.rules[GD_LR_RULE_STEEPEST].lr);
     add_figure(out, "valley", r.rules[GD_LR_RULE_VALLEY].lr);

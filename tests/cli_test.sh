@@ -343,7 +343,10 @@ assert [c['number'] for c in d['checks']] == list(range(1, 9)), d['checks']
 assert d['passed'] and all(c['verdict'] in ('PASS', 'WARN', 'SKIP') for c in d['checks'])
 assert d['checks'][0]['figures']['expected'] > 2.302 and d['checks'] == f['checks']
 " 2>"$WORK/err" && ok "check --json prints the 8 slots, saved as RUN_DIR/check.json" || bad "check --json prints the 8 slots, saved as RUN_DIR/check.json"
+[ -s "$WORK/chk/lr_range.svg" ] && grep -q '<path' "$WORK/chk/lr_range.svg" && ok "check --out draws the range test's curve" || bad "check --out draws the range test's curve"
+[ "$(od -An -tx1 -N4 "$WORK/chk/first_batch.png" | tr -d ' ')" = 89504e47 ] && ok "check --out saves the first batch as a PNG" || bad "check --out saves the first batch as a PNG"
 expect "a failed check exits 5" 5 "$GRADUS" check --limit 500 --threads 2 --lr 1e-9
+contains "the range test says --lr 1e-9 is far from its suggestion" "$WORK/out" "--lr 1e-09 is more than 10x from the suggested"
 contains "the overfit check fails at lr 1e-9" "$WORK/out" "^ 3 overfit 20 examples .* FAIL\$"
 contains "its advice says to raise the learning rate" "$WORK/out" "advice: .*raise the learning rate"
 expect "gradus --help lists exit code 5" 0 "$GRADUS" --help
