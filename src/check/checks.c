@@ -1,6 +1,7 @@
 /* What the setup checks share: their results, fresh models, the examples, a few plain
  * training steps and an evaluation. Written on the public calls only. */
 #include "checks.h"
+#include "../train/train.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -145,39 +146,28 @@ int64_t gd_check_classes(const gd_model *m)
 
 /* ---------------------------------------------------------------- training */
 
-/* The names --optim takes, as gd_run_create maps them (src/train/run.c). */
-static const struct {
-    const char *name;
-    gd_optim_kind kind;
-} optimizers[] = {{"sgd", GD_OPTIM_SGD}, {"adam", GD_OPTIM_ADAM}, {"adamw", GD_OPTIM_ADAMW},
-                  {"rmsprop", GD_OPTIM_RMSPROP}, {"adagrad", GD_OPTIM_ADAGRAD}};
-
 gd_status gd_check_optimizer(const gd_check_setup *s, gd_model *m, double weight_decay,
                              gd_optimizer **out, char *msg)
 {
     *out = NULL;
     const gd_settings *set = s->settings;
     const char *name = set && set->optim ? set->optim : "adam";
-    for (size_t i = 0; i < sizeof optimizers / sizeof optimizers[0]; i++) {
-        if (strcmp(name, optimizers[i].name) != 0)
-            continue;
-        gd_optim_config c = gd_optim_defaults(optimizers[i].kind);
-        if (set) {
-            c.lr = set->lr;
-            if (c.kind == GD_OPTIM_SGD || c.kind == GD_OPTIM_RMSPROP)
-                c.momentum = set->momentum;
-        }
-        c.weight_decay = weight_decay;
-        gd_status st = gd_optim_create(out, m, &c);
-        if (st != GD_OK) {
-            gd_fail(msg, st, "--optim %s: %s", name, *out ? gd_optim_error(*out) : "out of memory");
-            gd_optim_free(*out);
-            *out = NULL;
-        }
+    gd_optim_config c;
+    gd_status st = gd_optim_config_for(name, set ? set->lr : 1e-3, set ? set->momentum : 0,
+                                       weight_decay, &c, msg);
+    if (st != GD_OK)
         return st;
+    if (!set) { /* no settings: Adam's own defaults */
+        c = gd_optim_defaults(c.kind);
+        c.weight_decay = weight_decay;
     }
-    return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
-                   "--optim %s: expected sgd, adam, adamw, rmsprop or adagrad", name);
+    st = gd_optim_create(out, m, &c);
+    if (st != GD_OK) {
+        gd_fail(msg, st, "--optim %s: %s", name, *out ? gd_optim_error(*out) : "out of memory");
+        gd_optim_free(*out);
+        *out = NULL;
+    }
+    return st;
 }
 
 static gd_status model_failed(gd_model *m, gd_status st, char *msg)

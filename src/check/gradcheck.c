@@ -67,29 +67,10 @@ static bool worse(double e, double than)
 }
 
 /* ------------------------------------------------- what the check puts back */
+/* The model's buffers go into a block and back (gd_model_copy_buffers). */
 
 /* The model's buffers (batch norm's running statistics move with every training forward),
  * copied into one block in gd_model_tensor_at order. */
-static size_t buffer_bytes(const gd_named_tensor *t)
-{
-    if (t->role != GD_ROLE_BUFFER)
-        return 0;
-    size_t n = (size_t)gd_tensor_numel(&t->value);
-    return t->dtype == GD_DTYPE_F32 ? n * sizeof(float) : n * sizeof(int64_t);
-}
-
-static void copy_buffers(gd_model *m, unsigned char *block, bool save)
-{
-    for (size_t i = 0; i < gd_model_tensor_count(m); i++) {
-        const gd_named_tensor *t = gd_model_tensor_at(m, i);
-        size_t bytes = buffer_bytes(t);
-        void *data = t->dtype == GD_DTYPE_F32 ? (void *)t->value.data : (void *)t->i64;
-        if (bytes && data) {
-            memcpy(save ? block : data, save ? data : block, bytes);
-            block += bytes;
-        }
-    }
-}
 
 /* ------------------------------------------------------------- the objective */
 
@@ -324,9 +305,7 @@ gd_status gd_gradcheck(gd_model *m, const gd_tensor *input, const gd_gradcheck_o
     if (st != GD_OK)
         return st;
 
-    size_t bytes = 0;
-    for (size_t i = 0; i < gd_model_tensor_count(m); i++)
-        bytes += buffer_bytes(gd_model_tensor_at(m, i));
+    size_t bytes = gd_model_buffers_bytes(m);
     gd_tensor x = *input;
     size_t nx = (size_t)gd_tensor_numel(input);
     x.data = malloc(nx * sizeof(float));
@@ -337,7 +316,7 @@ gd_status gd_gradcheck(gd_model *m, const gd_tensor *input, const gd_gradcheck_o
         return gd_fail(msg, GD_ERR_NO_MEMORY, "gradient check: no memory for a copy of the input");
     }
     memcpy(x.data, input->data, nx * sizeof(float));
-    copy_buffers(m, buffers, true);
+    gd_model_copy_buffers(m, buffers, true);
     bool input_grad_was = m->input_grad_wanted;
     if (opt->check_input && !input_grad_was)
         gd_model_set_input_grad(m, true);
@@ -348,7 +327,7 @@ gd_status gd_gradcheck(gd_model *m, const gd_tensor *input, const gd_gradcheck_o
     st = run_check(&c, &x, &r, &dx, result);
 
     gd_rng_set_state(gd_model_rng(m), c.rng_state);
-    copy_buffers(m, buffers, false);
+    gd_model_copy_buffers(m, buffers, false);
     if (m->input_grad_wanted != input_grad_was)
         gd_model_set_input_grad(m, input_grad_was);
     free(r);

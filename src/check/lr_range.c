@@ -3,6 +3,7 @@
  * split that it shares with the batch picture. Written on public calls only: what it puts
  * back is what those calls can read and write. */
 #include "../core/internal.h"
+#include "../model/model.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -83,27 +84,6 @@ typedef struct snapshot {
     uint64_t rng[GD_RNG_STATE_WORDS];
 } snapshot;
 
-static size_t buffer_size(const gd_named_tensor *t)
-{
-    if (t->role != GD_ROLE_BUFFER)
-        return 0;
-    size_t n = (size_t)gd_tensor_numel(&t->value);
-    return t->dtype == GD_DTYPE_F32 ? (t->value.data ? n * sizeof(float) : 0)
-                                    : (t->i64 ? n * sizeof(int64_t) : 0);
-}
-
-static void copy_buffers(gd_model *m, unsigned char *block, bool save)
-{
-    for (size_t i = 0; i < gd_model_tensor_count(m); i++) {
-        const gd_named_tensor *t = gd_model_tensor_at(m, i);
-        size_t bytes = buffer_size(t);
-        void *data = t->dtype == GD_DTYPE_F32 ? (void *)t->value.data : (void *)t->i64;
-        if (bytes) {
-            memcpy(save ? block : data, save ? data : block, bytes);
-            block += bytes;
-        }
-    }
-}
 
 /* The optimiser's named state tensors, one after another, out (save) or back. */
 static void copy_optim_state(gd_optimizer *opt, float *block, size_t nparams, bool save)
@@ -133,8 +113,7 @@ static gd_status snapshot_take(snapshot *s, gd_model *m, gd_optimizer *opt, char
     gd_tensor p = gd_model_parameters_flat(m), g = gd_model_gradients_flat(m);
     s->nparams = (size_t)gd_tensor_numel(&p);
     s->nstate = gd_optim_state_count(opt);
-    for (size_t i = 0; i < gd_model_tensor_count(m); i++)
-        s->buffer_bytes += buffer_size(gd_model_tensor_at(m, i));
+    s->buffer_bytes = gd_model_buffers_bytes(m);
     size_t bytes = s->nparams * sizeof(float);
     s->params = malloc(bytes + 1);
     s->grads = malloc(bytes + 1);
@@ -148,7 +127,7 @@ static gd_status snapshot_take(snapshot *s, gd_model *m, gd_optimizer *opt, char
     memcpy(s->params, p.data, bytes);
     memcpy(s->grads, g.data, bytes);
     copy_optim_state(opt, s->optim, s->nparams, true);
-    copy_buffers(m, s->buffers, true);
+    gd_model_copy_buffers(m, s->buffers, true);
     s->optim_steps = gd_optim_step_count(opt);
     s->lr = gd_optim_lr(opt);
     s->training = gd_model_is_training(m);
@@ -162,7 +141,7 @@ static void snapshot_restore(snapshot *s, gd_model *m, gd_optimizer *opt)
     memcpy(p.data, s->params, s->nparams * sizeof(float));
     memcpy(g.data, s->grads, s->nparams * sizeof(float));
     copy_optim_state(opt, s->optim, s->nparams, false);
-    copy_buffers(m, s->buffers, false);
+    gd_model_copy_buffers(m, s->buffers, false);
     gd_optim_set_step_count(opt, s->optim_steps);
     gd_optim_set_lr(opt, s->lr);
     gd_model_set_training(m, s->training);

@@ -69,3 +69,35 @@ gd_status gd_model_layer(const gd_model *m, const char *name, gd_layer_info *out
         }
     return GD_ERR_NOT_FOUND;
 }
+
+/* ------------------------------------------------------ buffers, saved and put back */
+
+static size_t buffer_bytes(const gd_named_tensor *t)
+{
+    if (t->role != GD_ROLE_BUFFER)
+        return 0;
+    size_t n = (size_t)gd_tensor_numel(&t->value);
+    return t->dtype == GD_DTYPE_F32 ? (t->value.data ? n * sizeof(float) : 0)
+                                    : (t->i64 ? n * sizeof(int64_t) : 0);
+}
+
+size_t gd_model_buffers_bytes(const gd_model *m)
+{
+    size_t bytes = 0;
+    for (size_t i = 0; i < gd_model_tensor_count(m); i++)
+        bytes += buffer_bytes(gd_model_tensor_at(m, i));
+    return bytes;
+}
+
+void gd_model_copy_buffers(gd_model *m, unsigned char *block, bool save)
+{
+    for (size_t i = 0; i < gd_model_tensor_count(m); i++) {
+        const gd_named_tensor *t = gd_model_tensor_at(m, i);
+        size_t bytes = buffer_bytes(t);
+        void *data = t->dtype == GD_DTYPE_F32 ? (void *)t->value.data : (void *)t->i64;
+        if (bytes) {
+            memcpy(save ? block : data, save ? data : block, bytes);
+            block += bytes;
+        }
+    }
+}

@@ -67,4 +67,10 @@ bool gd_spec_starts_with_linear(const char *spec);
  * a built model uses the same number. */
 gd_status gd_model_plan(gd_model *m, size_t *floats);
 
+/* The model's buffers (batch norm's running statistics, its step counts), which every
+ * training forward moves: their bytes, and a copy of them into block (save) or back from
+ * it, in gd_model_tensor_at order, for a check that must leave the model as it found it. */
+size_t gd_model_buffers_bytes(const gd_model *m);
+void gd_model_copy_buffers(gd_model *m, unsigned char *block, bool save);
+
 #endif

@@ -145,32 +145,42 @@ static gd_status set_augmentation(gd_run *run)
 
 /* ------------------------------------------------------------- optimiser */
 
-static gd_status make_optimizer(gd_run *run)
+gd_status gd_optim_config_for(const char *optim, double lr, double momentum,
+                              double weight_decay, gd_optim_config *out, char *msg)
 {
     static const struct {
         const char *name;
         gd_optim_kind kind;
     } kinds[] = {{"sgd", GD_OPTIM_SGD}, {"adam", GD_OPTIM_ADAM}, {"adamw", GD_OPTIM_ADAMW},
                  {"rmsprop", GD_OPTIM_RMSPROP}, {"adagrad", GD_OPTIM_ADAGRAD}};
-    const gd_settings *s = &run->settings;
     for (size_t i = 0; i < sizeof kinds / sizeof kinds[0]; i++) {
-        if (strcmp(s->optim, kinds[i].name) != 0)
+        if (strcmp(optim, kinds[i].name) != 0)
             continue;
-        gd_optim_config c = gd_optim_defaults(kinds[i].kind);
-        c.lr = s->lr;
-        c.weight_decay = s->weight_decay;
+        *out = gd_optim_defaults(kinds[i].kind);
+        out->lr = lr;
+        out->weight_decay = weight_decay;
         if (kinds[i].kind == GD_OPTIM_SGD || kinds[i].kind == GD_OPTIM_RMSPROP)
-            c.momentum = s->momentum;
-        gd_status st = gd_optim_create(&run->opt, run->model, &c);
-        if (st == GD_ERR_LIMIT || st == GD_ERR_NO_MEMORY)
-            return gd_fail(run->msg, st, "%s", gd_optim_error(run->opt));
-        if (st != GD_OK)
-            return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT, "--optim %s: %s", s->optim,
-                           gd_optim_error(run->opt));
+            out->momentum = momentum;
         return GD_OK;
     }
-    return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
-                   "--optim %s: expected sgd, adam, adamw, rmsprop or adagrad", s->optim);
+    return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
+                   "--optim %s: expected sgd, adam, adamw, rmsprop or adagrad", optim);
+}
+
+static gd_status make_optimizer(gd_run *run)
+{
+    const gd_settings *s = &run->settings;
+    gd_optim_config c;
+    gd_status st = gd_optim_config_for(s->optim, s->lr, s->momentum, s->weight_decay, &c, run->msg);
+    if (st != GD_OK)
+        return st;
+    st = gd_optim_create(&run->opt, run->model, &c);
+    if (st == GD_ERR_LIMIT || st == GD_ERR_NO_MEMORY)
+        return gd_fail(run->msg, st, "%s", gd_optim_error(run->opt));
+    if (st != GD_OK)
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT, "--optim %s: %s", s->optim,
+                       gd_optim_error(run->opt));
+    return GD_OK;
 }
 
 /* "NAME:A[:B]" with numbers A and optional B (kept as given when absent). */

@@ -57,6 +57,11 @@ bool gd_json_add_number(struct cJSON *j, const char *key, double v);
 /* Seconds of a monotonic clock. */
 double gd_now_seconds(void);
 
+/* The optimiser --optim names, with --lr, --momentum (SGD and RMSprop only) and
+ * --weight-decay, or GD_ERR_INVALID_ARGUMENT naming the choices. */
+gd_status gd_optim_config_for(const char *optim, double lr, double momentum,
+                              double weight_decay, gd_optim_config *out, char *msg);
+
 /* Frees the loader, the optimiser and the training split (the model stays). */
 void gd_run_release_training(gd_run *run);
 
