@@ -16,6 +16,7 @@ static const command commands[] = {
     {"eval", cmd_eval, "accuracy, per-class accuracy and confusion matrix of a saved model"},
     {"predict", cmd_predict, "classify inputs with a saved model, as CSV"},
     {"check", cmd_check, "sanity checks of a model and its data before training"},
+    {"report", cmd_report, "one HTML page of a run's curves, monitor, confusion matrix and checks"},
 };
 
 static void usage(FILE *out)

@@ -352,5 +352,20 @@ contains "its advice says to raise the learning rate" "$WORK/out" "advice: .*rai
 expect "gradus --help lists exit code 5" 0 "$GRADUS" --help
 contains "exit code 5 is a failed check" "$WORK/out" "5 a check failed"
 
+# ---------------------------------------------------------------- report (tests/report_test.sh)
+# Its own script (it needs a browser, and skips those checks, saying so, without one); each
+# of its results counts here.
+"$(dirname "$0")/report_test.sh" "$GRADUS" >"$WORK/report.log" 2>&1
+report_rc=$?
+while IFS= read -r line; do
+    case $line in
+    "ok "*) passed=$((passed + 1)); echo "$line" ;;
+    "FAILED "*) failed=$((failed + 1)); echo "$line" ;;
+    [0-9]*" passed, "*) ;;
+    *) echo "$line" ;;
+    esac
+done <"$WORK/report.log"
+[ "$report_rc" -eq 0 ] || grep -q '^FAILED' "$WORK/report.log" || bad "tests/report_test.sh exited $report_rc"
+
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
