@@ -114,8 +114,9 @@ expect "a malformed line of metrics.jsonl exits 3" 3 "$GRADUS" report "$WORK/bro
 contains "... naming the file and the line" "$WORK/err" "broken/metrics.jsonl:1: not a JSON object"
 
 # ---------------------------------------------------------------- in a browser
+# CHROMIUM=PATH picks the browser (one that is not there counts as not installed).
 BROWSER=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
-if [ -z "$BROWSER" ]; then
+if [ -z "$BROWSER" ] || [ ! -x "$BROWSER" ]; then
     if [ "${GRADUS_TEST_BROWSER:-}" = required ]; then
         bad "chromium is installed (GRADUS_TEST_BROWSER=required; scripts/install-deps.sh chromium)"
     else
