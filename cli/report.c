@@ -857,8 +857,9 @@ static void confusion_section(sbuf *b, const report *r)
 {
     sb_puts(b, "<h2>Test set</h2>\n");
     const cJSON *j = r->confusion, *rows = cJSON_GetObjectItemCaseSensitive(j, "matrix");
-    int classes = (int)num(j, "classes");
-    if (!j || classes < 1 || classes > 1000 || cJSON_GetArraySize(rows) != classes) {
+    double count = num(j, "classes"); /* NaN when absent: compared before it is converted */
+    int classes = count >= 1 && count <= 1000 ? (int)count : 0;
+    if (!j || classes < 1 || cJSON_GetArraySize(rows) != classes) {
         absent(b, "confusion", "Confusion matrix: absent.",
                r->summary ? "confusion.json is written when <code>gradus train</code> ends with its "
                             "test; this run's gradus did not write one (or it is malformed). "

@@ -141,9 +141,24 @@ typedef struct axis {
     int nticks;
 } axis;
 
+/* Values come from files anyone may edit: an axis spans finite values within 1e300 (on a
+ * log axis, positive ones), so that its ticks and labels stay numbers an int holds. */
+#define AXIS_MAX 1e300
+static void axis_bounds(double *lo, double *hi, bool log)
+{
+    double floor_ = log ? 1 / AXIS_MAX : -AXIS_MAX;
+    *lo = isfinite(*lo) ? fmin(fmax(*lo, floor_), AXIS_MAX) : (log ? 1e-3 : 0);
+    *hi = isfinite(*hi) ? fmin(fmax(*hi, floor_), AXIS_MAX) : (log ? *lo * 10 : *lo + 1);
+    if (!(*hi >= *lo))
+        *hi = *lo;
+    if (!log && !isfinite(*hi - *lo)) /* -1e300 to 1e300 */
+        *lo /= 2, *hi /= 2;
+}
+
 static void axis_fit(axis *a, double lo, double hi, bool log, bool integer)
 {
     *a = (axis){.log = log};
+    axis_bounds(&lo, &hi, log);
     if (log) {
         a->lo = floor(log10(lo));
         a->hi = ceil(log10(hi));

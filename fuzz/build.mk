@@ -17,7 +17,7 @@ LDLIBS := -L$(OPENBLAS_DIR) -Wl,--push-state,--no-as-needed -l:libopenblas.so.0 
           -l:liblapack.so.3 -l:libblas.so.3 -Wl,--pop-state -Wl,-rpath,$(OPENBLAS_DIR) \
           $(shell pkg-config --libs lapacke) -lcjson -lpng -lz -lm
 
-TARGETS := idx idx_gz csv cifar10 model checkpoint spec config
+TARGETS := idx idx_gz csv cifar10 model checkpoint spec config report
 LIB_SRC := $(sort $(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(OUT)/obj/%.o)
 CLI_READER := cli/train_config.c cli/common.c
@@ -41,6 +41,12 @@ $(LIB): $(LIB_OBJ)
 $(OUT)/bin/fuzz_config: fuzz/fuzz_config.c $(CLI_READER) $(LIB) $(HEADERS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(WARN) -fsanitize=fuzzer -o $@ fuzz/fuzz_config.c $(CLI_READER) $(LIB) -fopenmp=libgomp $(LDLIBS)
+
+# The report target builds in the whole command line but its main.
+CLI_ALL := $(filter-out cli/main.c,$(sort $(wildcard cli/*.c)))
+$(OUT)/bin/fuzz_report: fuzz/fuzz_report.c $(CLI_ALL) $(LIB) $(HEADERS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(WARN) -fsanitize=fuzzer -o $@ fuzz/fuzz_report.c $(CLI_ALL) $(LIB) -fopenmp=libgomp $(LDLIBS)
 
 $(OUT)/bin/fuzz_%: fuzz/target.c $(LIB) $(HEADERS)
 	@mkdir -p $(dir $@)

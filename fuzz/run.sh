@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 seconds=${1:-${FUZZ_SECONDS:-30}}
 [ $# -gt 0 ] && shift
-targets=${*:-"spec config model checkpoint idx idx_gz csv cifar10"}
+targets=${*:-"spec config model checkpoint idx idx_gz csv cifar10 report"}
 jobs=${FUZZ_JOBS:-2}
 out=build/fuzz
 
@@ -28,7 +28,7 @@ fi
 # default (the largest seed, at least 4096 bytes).
 max_len() {
     case $1 in
-    cifar10) echo 8192 ;;
+    cifar10 | report) echo 8192 ;;
     *) echo 4096 ;;
     esac
 }
@@ -55,6 +55,8 @@ run_target() {
     [ -f "$dict" ] && set -- "$@" -dict="$dict"
     # The config reader prints the command line's messages on stderr: keep them out.
     [ "$t" = config ] && set -- "$@" -close_fd_mask=2
+    # The report prints its path on stdout and its refusals on stderr.
+    [ "$t" = report ] && set -- "$@" -close_fd_mask=3
     set -- "$@" "$work/corpus"
     [ -d "fuzz/regressions/$t" ] && set -- "$@" "fuzz/regressions/$t"
     nice "$@" >"$work/log" 2>&1
