@@ -27,4 +27,9 @@ run "$BUILD/gradus" train --data "csv:$WORK/data.csv,$WORK/data.csv" --model 'li
 run "$BUILD/gradus" train --resume "$WORK/run" --epochs 3
 run "$BUILD/gradus" eval --model "$WORK/run/model.safetensors" --data "csv:$WORK/data.csv,$WORK/data.csv"
 run "$BUILD/gradus" predict --model "$WORK/run/model.safetensors" --input "$WORK/inputs.csv" --probs
+run "$BUILD/gradus" train --data "csv:$WORK/data.csv,$WORK/data.csv" --model 'linear(16) relu linear(4)' \
+    --val-size 50 --epochs 2 --batch-size 32 --monitor=3 --threads 2 --out "$WORK/mon"
+run "$BUILD/gradus" check --data "csv:$WORK/data.csv,$WORK/data.csv" --model 'linear(16) relu linear(4)' --lr 0.02 \
+    --batch-size 32 --threads 2 --out "$WORK/mon"
+run "$BUILD/gradus" report "$WORK/mon"
 echo "valgrind: no errors, no leaks"
