@@ -18,8 +18,9 @@
 static const char *const INTRO =
     "usage: gradus check [FLAGS]\n"
     "\n"
-    "Runs sanity checks on a model and its data before a long training and prints PASS,\n"
-    "WARN or FAIL for each, with its numbers and, when something is wrong, what to do:\n"
+    "Runs sanity checks on a model and its data before a long training and prints\n"
+    "PASS, WARN or FAIL for each, with its numbers and, when something is wrong, what\n"
+    "to do:\n"
     "  1 the loss at initialisation is chance's, and L2 regularisation raises it\n"
     "  2 backpropagation agrees with numeric gradients (the gradient check)\n"
     "  3 the model can overfit 20 examples\n"
@@ -35,7 +36,8 @@ static const char *const INTRO =
 static const char *const OWN_HELP =
     "check:\n"
     "  --json               print the result as JSON instead of text\n"
-    "  --out RUN_DIR        also write RUN_DIR/check.json (the folder is made if needed)\n"
+    "  --out RUN_DIR        also write RUN_DIR/check.json, lr_range.svg and\n"
+    "                       first_batch.png (the folder is made if needed)\n"
     "  -h, --help           this text\n";
 
 enum { OPT_JSON = 1000, OPT_OUT };

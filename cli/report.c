@@ -21,11 +21,12 @@
 static const char *const HELP =
     "usage: gradus report RUN_DIR [--output FILE]\n"
     "\n"
-    "Writes one self-contained HTML page of a training run (RUN_DIR/report.html): loss and\n"
-    "accuracy per epoch, the learning rate, and from --monitor's monitor.jsonl the loss per\n"
-    "step, activation histograms, saturated and dead units, update/weight ratios and\n"
-    "gradient norms; the test set's confusion matrix; gradus check's results and any\n"
-    "figures in the folder. Open it in any browser; it needs no network.\n"
+    "Writes one self-contained HTML page of a training run (RUN_DIR/report.html):\n"
+    "loss and accuracy per epoch, the learning rate, and from --monitor's\n"
+    "monitor.jsonl the loss per step, activation histograms, saturated and dead\n"
+    "units, update/weight ratios and gradient norms; the test set's confusion matrix;\n"
+    "gradus check's results and any figures in the folder. Open it in any browser;\n"
+    "it needs no network.\n"
     "\n"
     "  --output FILE        where to write the page            [RUN_DIR/report.html]\n"
     "  -h, --help           this text\n";

@@ -24,11 +24,11 @@ static const char *const RUN_HELP =
     "                                                                [runs/DATE-TIME]\n"
     "  --resume RUN_DIR     continue a run from its last checkpoint, with its\n"
     "                       settings (--epochs and --threads may be given again)\n"
-    "  --monitor[=STEPS]    every STEPS steps (100), record each layer's activations and\n"
-    "                       each weight's gradient and update/weight ratio in\n"
-    "                       RUN_DIR/monitor.jsonl, and warn when they look wrong; stops\n"
-    "                       a run whose loss passes 3x its first (give it again with\n"
-    "                       --resume)\n"
+    "  --monitor[=STEPS]    every STEPS steps (100), record each layer's activations\n"
+    "                       and each weight's gradient and update/weight ratio in\n"
+    "                       RUN_DIR/monitor.jsonl, and warn when they look wrong;\n"
+    "                       stops a run whose loss passes 3x its first (give it\n"
+    "                       again with --resume)\n"
     "  -h, --help           this text\n";
 
 #define WIDTH 80

@@ -349,6 +349,10 @@ expect "a failed check exits 5" 5 "$GRADUS" check --limit 500 --threads 2 --lr 1
 contains "the range test says --lr 1e-9 is far from its suggestion" "$WORK/out" "--lr 1e-09 is more than 10x from the suggested"
 contains "the overfit check fails at lr 1e-9" "$WORK/out" "^ 3 overfit 20 examples .* FAIL\$"
 contains "its advice says to raise the learning rate" "$WORK/out" "advice: .*raise the learning rate"
+for cmd in train check report; do
+    "$GRADUS" $cmd --help >"$WORK/help-$cmd"
+    awk 'length > 80 {bad=1} END {exit bad}' "$WORK/help-$cmd" && ok "$cmd --help fits 80 columns" || bad "$cmd --help fits 80 columns"
+done
 expect "gradus --help lists exit code 5" 0 "$GRADUS" --help
 contains "exit code 5 is a failed check" "$WORK/out" "5 a check failed"
 
