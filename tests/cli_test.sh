@@ -9,21 +9,7 @@ GRADUS=$(realpath "${1:-build/release/gradus}")
 DATA=/usr/share/datasets/fashion-mnist
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-passed=0
-failed=0
-
-ok() { passed=$((passed + 1)); echo "ok      $1"; }
-bad() { failed=$((failed + 1)); echo "FAILED  $1"; [ -f "$WORK/err" ] && sed 's/^/        /' "$WORK/err" | head -5; }
-# expect NAME CODE COMMAND...: the command exits with CODE.
-expect() {
-    name=$1 code=$2
-    shift 2
-    "$@" >"$WORK/out" 2>"$WORK/err"
-    rc=$?
-    if [ "$rc" -eq "$code" ]; then ok "$name"; else bad "$name (exit $rc, expected $code)"; fi
-}
-# contains NAME FILE TEXT
-contains() { if grep -q -- "$3" "$2"; then ok "$1"; else bad "$1 ('$3' not in $2)"; fi; }
+. "$(dirname "$0")/check_lib.sh"
 
 # Small, fast settings shared by the training tests.
 FAST="--limit 6000 --val-size 1000 --epochs 3 --batch-size 100 --threads 2"
