@@ -654,6 +654,93 @@ Test(train, a_resumed_run_ends_as_an_uninterrupted_one_bit_for_bit)
     gd_settings_free(&s);
 }
 
+/* A checkpoint's run state is a file's content: a count there that is no count (1e300
+ * converts to int64_t undefined) is refused with the file's name and the key. */
+Test(train, a_checkpoint_whose_run_state_holds_no_count_is_refused_naming_the_file)
+{
+    static const struct {
+        const char *state, *key;
+    } cases[] = {
+        {"{\"best_epoch\":1e300,\"bad_epochs\":0,\"samples\":0,\"history\":[]}", "best_epoch"},
+        {"{\"best_epoch\":1,\"bad_epochs\":-1,\"samples\":0,\"history\":[]}", "bad_epochs"},
+        {"{\"best_epoch\":1,\"bad_epochs\":0,\"samples\":0,\"history\":[{\"epoch\":1e300}]}",
+         "\"epoch\""},
+    };
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "preprocess", "none");
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        char name[32], dir[256], path[512];
+        snprintf(name, sizeof name, "bad_state%zu", i);
+        snprintf(dir, sizeof dir, "%s", make_dir(name));
+        snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+        gd_run *run = create(&s, &(gd_run_options){.dir = dir});
+        gd_error err;
+        cr_assert_eq(gd_checkpoint_save(gd_run_model(run), gd_run_optimizer(run), NULL, 1,
+                                        cases[i].state, path, &err),
+                     GD_OK, "%s", err.message);
+        gd_run_free(run);
+        run = NULL;
+        cr_expect_eq(gd_run_create(&run, &s, &(gd_run_options){.dir = dir, .resume = true}, &err),
+                     GD_ERR_FORMAT, "case %zu", i);
+        cr_expect_null(run);
+        cr_expect(strstr(err.message, path) && strstr(err.message, cases[i].key), "%s",
+                  err.message);
+    }
+    gd_settings_free(&s);
+}
+
+/* --schedule step:EPOCHS is text: a count of epochs whose steps do not fit int64_t (or
+ * are infinite) is refused, naming the setting, before any conversion. */
+Test(train, a_step_schedule_too_long_for_a_step_count_is_refused)
+{
+    const char *schedules[] = {"step:1e300", "step:inf", "step:9.3e18"};
+    gd_settings s;
+    blob_settings(&s);
+    for (size_t i = 0; i < sizeof schedules / sizeof *schedules; i++) {
+        set(&s, "schedule", schedules[i]);
+        gd_run *run = NULL;
+        gd_error err;
+        cr_expect_eq(gd_run_create(&run, &s, NULL, &err), GD_ERR_INVALID_ARGUMENT, "%s",
+                     schedules[i]);
+        cr_expect_null(run);
+        cr_expect(strstr(err.message, "--schedule"), "%s", err.message);
+    }
+    gd_settings_free(&s);
+}
+
+/* --epochs and --warmup up to 2^53 - 1 pass the settings' check; times the batches of an
+ * epoch (2048 here, so past 2^63) they do not fit int64_t, which is refused naming the
+ * flag. */
+Test(train, epochs_or_warmup_too_many_for_a_step_count_are_refused)
+{
+    const char *path = scratch_path("rows2048.csv");
+    FILE *f = fopen(path, "w");
+    cr_assert_not_null(f);
+    for (int i = 0; i < 2048; i++)
+        fprintf(f, "%d,%d,0,0,0\n", i % CLASSES, i % 7);
+    cr_assert_eq(fclose(f), 0);
+    char data[600];
+    snprintf(data, sizeof data, "csv:%s,%s", path, path);
+    const char *keys[] = {"epochs", "warmup"};
+    for (size_t i = 0; i < 2; i++) {
+        gd_settings s;
+        blob_settings(&s);
+        set(&s, "data", data);
+        set(&s, "preprocess", "none");
+        set(&s, keys[i], "9007199254740991");
+        set(&s, "batch_size", "1");
+        gd_run *run = NULL;
+        gd_error err;
+        cr_expect_eq(gd_run_create(&run, &s, NULL, &err), GD_ERR_INVALID_ARGUMENT, "%s", keys[i]);
+        cr_expect_null(run);
+        char flag[32];
+        snprintf(flag, sizeof flag, "--%s", keys[i]);
+        cr_expect(strstr(err.message, flag), "%s", err.message);
+        gd_settings_free(&s);
+    }
+}
+
 /* The counts are integers and accuracy is their ratio, so both identities are exact. */
 Test(train, evaluations_confusion_matrix_sums_to_the_samples_and_its_diagonal_to_accuracy)
 {

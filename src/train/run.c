@@ -5,6 +5,7 @@
 #include "train.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -202,12 +203,32 @@ static bool parse_schedule_args(const char *text, const char *name, double *a, d
     return *end == '\0';
 }
 
+/* Whole epochs (a fraction is dropped) as steps, false when they would not fit int64_t:
+ * epochs < 2^63 / batches keeps both the conversion and the product defined. */
+static bool epochs_to_steps(double epochs, int64_t batches, int64_t *steps)
+{
+    if (!(epochs >= 0 && epochs < (double)INT64_MAX / (double)batches))
+        return false;
+    *steps = (int64_t)epochs * batches;
+    return true;
+}
+
+static gd_status too_many_steps(gd_run *run, const char *flag, double epochs, int64_t batches)
+{
+    return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
+                   "--%s %.17g: at %lld batches an epoch, that many steps do not fit a 64-bit "
+                   "count", flag, epochs, (long long)batches);
+}
+
 /* --schedule in epochs, turned into a per-step gd_schedule. */
 static gd_status make_schedule(gd_run *run)
 {
     const gd_settings *c = &run->settings;
-    int64_t batches = gd_loader_batches(run->loader);
-    int64_t warmup = c->warmup * batches, total = c->epochs * batches;
+    int64_t batches = gd_loader_batches(run->loader), warmup, total;
+    if (!epochs_to_steps((double)c->warmup, batches, &warmup))
+        return too_many_steps(run, "warmup", (double)c->warmup, batches);
+    if (!epochs_to_steps((double)c->epochs, batches, &total))
+        return too_many_steps(run, "epochs", (double)c->epochs, batches);
     int64_t main_steps = total - warmup > 1 ? total - warmup : 1;
     gd_schedule *s = &run->schedule;
     *s = (gd_schedule){.kind = GD_SCHEDULE_CONSTANT, .base_lr = c->lr, .warmup_steps = warmup,
@@ -222,7 +243,10 @@ static gd_status make_schedule(gd_run *run)
         s->start_factor = 1.0, s->end_factor = 0.01, s->total_iters = main_steps;
     } else if (parse_schedule_args(text, "step", &a, &b) && a >= 1) {
         s->kind = GD_SCHEDULE_STEP;
-        s->step_size = (int64_t)a * batches;
+        if (!epochs_to_steps(a, batches, &s->step_size))
+            return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
+                           "--schedule %s: %.17g epochs a step do not fit a 64-bit count of "
+                           "steps", text, a);
         s->gamma = b;
     } else if (parse_schedule_args(text, "exp", &a, &unused) && unused == 0 && a > 0) {
         s->kind = GD_SCHEDULE_EXPONENTIAL;

@@ -89,9 +89,22 @@ static double number_or_nan(const cJSON *j, const char *key)
     return cJSON_IsNumber(v) ? v->valuedouble : NAN;
 }
 
-static gd_epoch_metrics epoch_from_json(const cJSON *j, double best_epoch)
+/* A count from a file: NaN, a negative number or one past 2^53 (which JSON's doubles do
+ * not hold exactly, and whose conversion past 2^63 is undefined) is refused. */
+static bool count_of(const cJSON *j, const char *key, int64_t *out)
 {
-    gd_epoch_metrics m = {.epoch = (int64_t)number_or_nan(j, "epoch")};
+    double v = number_or_nan(j, key);
+    if (!(v >= 0 && v <= 9007199254740991.0))
+        return false;
+    *out = (int64_t)v;
+    return true;
+}
+
+static bool epoch_from_json(const cJSON *j, double best_epoch, gd_epoch_metrics *out)
+{
+    gd_epoch_metrics m = {0};
+    if (!count_of(j, "epoch", &m.epoch))
+        return false;
     m.train_loss = number_or_nan(j, "train_loss");
     m.train_accuracy = number_or_nan(j, "train_accuracy");
     m.val_loss = number_or_nan(j, "val_loss");
@@ -101,7 +114,8 @@ static gd_epoch_metrics epoch_from_json(const cJSON *j, double best_epoch)
     m.seconds = number_or_nan(j, "seconds");
     m.samples_per_sec = number_or_nan(j, "samples_per_sec");
     m.best = (double)m.epoch == best_epoch;
-    return m;
+    *out = m;
+    return true;
 }
 
 gd_status gd_run_write_metrics(gd_run *run)
@@ -185,9 +199,15 @@ static gd_status parse_state(gd_run *run, const char *text, const char *path)
                        path, RUN_STATE_SCHEMA);
     }
     gd_run_state *s = &run->state;
-    s->best_epoch = (int64_t)number_or_nan(j, "best_epoch");
-    s->bad_epochs = (int64_t)number_or_nan(j, "bad_epochs");
-    s->samples = (int64_t)number_or_nan(j, "samples");
+    const char *bad = !count_of(j, "best_epoch", &s->best_epoch)   ? "best_epoch"
+                      : !count_of(j, "bad_epochs", &s->bad_epochs) ? "bad_epochs"
+                      : !count_of(j, "samples", &s->samples)       ? "samples"
+                                                                   : NULL;
+    if (bad) {
+        cJSON_Delete(j);
+        return gd_fail(run->msg, GD_ERR_FORMAT, "%s: its run state's %s is not a count", path,
+                       bad);
+    }
     s->best_val_accuracy = number_or_nan(j, "best_val_accuracy");
     s->train_seconds = number_or_nan(j, "train_seconds");
     s->loop_seconds = number_or_nan(j, "loop_seconds");
@@ -195,8 +215,12 @@ static gd_status parse_state(gd_run *run, const char *text, const char *path)
     gd_status st = GD_OK;
     run->history_len = 0;
     for (const cJSON *e = history->child; e && st == GD_OK; e = e->next) {
-        gd_epoch_metrics m = epoch_from_json(e, (double)s->best_epoch);
-        st = gd_run_history_add(run, &m);
+        gd_epoch_metrics m;
+        st = epoch_from_json(e, (double)s->best_epoch, &m)
+                 ? gd_run_history_add(run, &m)
+                 : gd_fail(run->msg, GD_ERR_FORMAT,
+                           "%s: an epoch of its run state's history has no count \"epoch\"",
+                           path);
     }
     cJSON_Delete(j);
     return st;
