@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -282,9 +283,12 @@ static int start_monitor(trainer *t)
     if (st != GD_OK)
         return fail_status("train", st, err.message);
     printf("monitor: every %lld steps into %s/monitor.jsonl\n", (long long)mo.interval, t->dir);
-    /* Room for every step this process can take, so that no step allocates. */
-    t->step_cap = (size_t)(gd_run_batches_per_epoch(t->run) * t->cfg.s.epochs);
-    t->step_loss = malloc(t->step_cap * sizeof *t->step_loss);
+    /* Room for every step this process can take, so that no step allocates; a count whose
+     * bytes do not fit size_t (--epochs up to 2^53) gets none rather than a wrapped size. */
+    int64_t batches = gd_run_batches_per_epoch(t->run), epochs = t->cfg.s.epochs;
+    bool fits = batches > 0 && epochs <= (int64_t)(SIZE_MAX / sizeof *t->step_loss / 2) / batches;
+    t->step_cap = fits ? (size_t)(batches * epochs) : 0;
+    t->step_loss = fits ? malloc(t->step_cap * sizeof *t->step_loss) : NULL;
     if (!t->step_loss)
         t->step_cap = 0; /* the sparkline falls back to the epochs */
     gd_observer losses = {.ctx = t, .after_forward = keep_step_loss};
