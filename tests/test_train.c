@@ -473,13 +473,14 @@ Test(train, stop_from_an_observer_ends_the_run_after_that_step_abandoning_its_ep
     gd_settings_free(&s);
 }
 
-/* With lr 0 the model never changes, so no epoch's validation accuracy beats the first
- * (a better one must be strictly better): patience 1 stops after epoch 2. */
+/* With lr 1e-300 (--lr 0 is refused; every step is 0 in float) the model never changes,
+ * so no epoch's validation accuracy beats the first (a better one must be strictly
+ * better): patience 1 stops after epoch 2. */
 Test(train, early_stopping_stops_after_patience_epochs_without_improvement)
 {
     gd_settings s;
     blob_settings(&s);
-    set(&s, "lr", "0");
+    set(&s, "lr", "1e-300");
     set(&s, "val_size", "40");
     set(&s, "patience", "1");
     set(&s, "epochs", "10");
@@ -822,5 +823,60 @@ Test(train, a_data_folder_that_does_not_exist_is_refused)
     blob_settings(&s);
     set(&s, "data", scratch_path("no-such-folder"));
     expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT, "no such folder");
+    gd_settings_free(&s);
+}
+
+/* Every range is refused in one wording: the flag, the text, and the range with each end
+ * open or closed, e.g. "--momentum 1: expected a number in [0, 1)". */
+Test(train, set_refuses_out_of_range_values_naming_the_flag_and_the_range)
+{
+    expect_refused("momentum", "1", "--momentum 1: expected a number in [0, 1)");
+    expect_refused("momentum", "-0.5", "--momentum -0.5: expected a number in [0, 1)");
+    expect_refused("lr", "0", "--lr 0: expected a number in (0, inf)");
+    expect_refused("label_smoothing", "1", "--label-smoothing 1: expected a number in [0, 1)");
+    expect_refused("random_erasing", "1.5", "--random-erasing 1.5: expected a number in [0, 1]");
+    expect_refused("weight_decay", "-1", "--weight-decay -1: expected a number in [0, inf)");
+    /* A fixed bound, not a multiple of this machine's cores: config.json means the same
+     * everywhere. */
+    expect_refused("threads", "4097", "--threads 4097: expected an integer in [0, 4096]");
+    expect_refused("epochs", "0", "--epochs 0: expected an integer in [1, 9007199254740991]");
+    expect_refused("epochs", "2.5", "--epochs 2.5: expected an integer in [1, 9007199254740991]");
+}
+
+Test(train, set_takes_the_closed_ends_of_each_range)
+{
+    gd_settings s;
+    gd_settings_defaults(&s);
+    set(&s, "momentum", "0");
+    set(&s, "momentum", "0.999");
+    set(&s, "label_smoothing", "0");
+    set(&s, "lr", "1e-300");
+    set(&s, "threads", "4096");
+    set(&s, "random_erasing", "1");
+    cr_expect_eq(s.threads, 4096);
+    cr_expect_eq(s.random_erasing, 1);
+    gd_settings_free(&s);
+}
+
+Test(train, from_json_says_the_range_naming_the_key)
+{
+    expect_json_refused("{\"schema\": 1, \"momentum\": 1}", GD_ERR_FORMAT,
+                        "momentum must be a number in [0, 1)");
+    expect_json_refused("{\"schema\": 1, \"lr\": 0}", GD_ERR_FORMAT,
+                        "lr must be a number in (0, inf)");
+}
+
+/* A warm-up longer than the run is a check between two settings (either may come first
+ * on a command line), made once both are known: here when a config.json is read. */
+Test(train, from_json_refuses_a_warmup_longer_than_the_run)
+{
+    expect_json_refused("{\"schema\": 1, \"epochs\": 3, \"warmup\": 4}", GD_ERR_FORMAT,
+                        "--warmup 4: expected an integer in [0, 3] (at most --epochs)");
+    gd_settings s;
+    gd_settings_defaults(&s);
+    gd_error err;
+    cr_expect_eq(gd_settings_from_json(&s, "{\"schema\": 1, \"epochs\": 3, \"warmup\": 3}", &err),
+                 GD_OK, "%s", err.message);
+    cr_expect_eq(s.warmup, 3);
     gd_settings_free(&s);
 }

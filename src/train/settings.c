@@ -19,10 +19,26 @@
  * round trip through config.json. 2^53 itself is out: "2^53 + 1" reads as it. */
 #define COUNT_MAX 9007199254740991.0
 
+/* The most threads a run may ask for: a fixed bound rather than a multiple of this
+ * machine's cores, so that a config.json means the same everywhere; far above any core
+ * count gradus will meet, it catches a typo (--threads 80000) before thread creation. */
+#define THREADS_MAX 4096
+
+/* The values a number may take: min to max, each end in or out of the range. */
+typedef struct range {
+    double min, max;
+    bool min_open, max_open;
+} range;
+
+#define CLOSED(lo, hi) {(lo), (hi), false, false}   /* [lo, hi] */
+#define HALF_OPEN(lo, hi) {(lo), (hi), false, true} /* [lo, hi) */
+#define OPEN(lo, hi) {(lo), (hi), true, true}       /* (lo, hi) */
+#define NO_RANGE CLOSED(0, 0)                       /* text and seeds */
+
 typedef struct setting {
     gd_setting_info info;
     size_t offset;
-    double min, max; /* numbers: the range; text: unused */
+    range range;
 } setting;
 
 #define AT(field) offsetof(gd_settings, field)
@@ -30,67 +46,68 @@ typedef struct setting {
 static const setting table[] = {
     {{"data", "data", "SOURCE", "data",
       "fashion-mnist (Debian's dataset-fashion-mnist), a folder with the four IDX files, "
-      "or csv:TRAIN,TEST", "fashion-mnist", GD_SETTING_TEXT}, AT(data), 0, 0},
+      "or csv:TRAIN,TEST", "fashion-mnist", GD_SETTING_TEXT}, AT(data), NO_RANGE},
     {{"label_column", "label-column", "N", "data", "CSV: 0-based column of the label", "0",
-      GD_SETTING_INT}, AT(label_column), 0, INT_MAX},
+      GD_SETTING_INT}, AT(label_column), CLOSED(0, INT_MAX)},
     {{"csv_header", "csv-header", NULL, "data", "CSV: the first row is a header", "off",
-      GD_SETTING_SWITCH}, AT(csv_header), 0, 1},
+      GD_SETTING_SWITCH}, AT(csv_header), CLOSED(0, 1)},
     {{"limit", "limit", "N", "data", "use only the first N training examples (0: all)", "all",
-      GD_SETTING_COUNT}, AT(limit), 0, COUNT_MAX},
+      GD_SETTING_COUNT}, AT(limit), CLOSED(0, COUNT_MAX)},
     {{"val_size", "val-size", "N", "data",
       "validation examples split off the training set (0: none; the last epoch's model "
-      "is then kept)", "5000", GD_SETTING_COUNT}, AT(val_size), 0, COUNT_MAX},
+      "is then kept)", "5000", GD_SETTING_COUNT}, AT(val_size), CLOSED(0, COUNT_MAX)},
     {{"preprocess", "preprocess", "KIND", "data",
       "none, center, center-channel, standardize, pca:K, whiten[:K], zca (fitted on the "
-      "training split only)", "standardize", GD_SETTING_TEXT}, AT(preprocess), 0, 0},
+      "training split only)", "standardize", GD_SETTING_TEXT}, AT(preprocess), NO_RANGE},
     {{"preprocess_eps", "preprocess-eps", "E", "data",
       "floor of standardize's deviation; whitening's eigenvalue regulariser (pixels in "
-      "[0, 1] have variances near 0.1)", "0.01", GD_SETTING_REAL}, AT(preprocess_eps), 0,
-     DBL_MAX},
+      "[0, 1] have variances near 0.1)", "0.01", GD_SETTING_REAL}, AT(preprocess_eps),
+     HALF_OPEN(0, INFINITY)},
     {{"crop_padding", "crop-padding", "N", "data",
       "augment: crop at a random offset of the image zero-padded by N pixels (0: off)", "0",
-      GD_SETTING_INT}, AT(crop_padding), 0, INT_MAX},
+      GD_SETTING_INT}, AT(crop_padding), CLOSED(0, INT_MAX)},
     {{"hflip", "hflip", NULL, "data", "augment: mirror left-right with probability 1/2",
-      "off", GD_SETTING_SWITCH}, AT(hflip), 0, 1},
+      "off", GD_SETTING_SWITCH}, AT(hflip), CLOSED(0, 1)},
     {{"random_erasing", "random-erasing", "P", "data",
       "augment: zero a random rectangle with probability P (augmentation: training split "
-      "only, C x H x W images only)", "0", GD_SETTING_REAL}, AT(random_erasing), 0, 1},
+      "only, C x H x W images only)", "0", GD_SETTING_REAL}, AT(random_erasing),
+     CLOSED(0, 1)},
     {{"model", "model", "SPEC|@FILE", "model",
       "the network, e.g. 'linear(256) bn relu linear(10)'", GD_DEFAULT_MODEL,
-      GD_SETTING_TEXT}, AT(model), 0, 0},
+      GD_SETTING_TEXT}, AT(model), NO_RANGE},
     {{"optim", "optim", "NAME", "optimisation", "sgd, adam, adamw, rmsprop, adagrad", "adam",
-      GD_SETTING_TEXT}, AT(optim), 0, 0},
+      GD_SETTING_TEXT}, AT(optim), NO_RANGE},
     {{"lr", "lr", "RATE", "optimisation", "learning rate", "0.001", GD_SETTING_REAL}, AT(lr),
-     0, DBL_MAX},
+     OPEN(0, INFINITY)},
     {{"momentum", "momentum", "M", "optimisation", "SGD and RMSprop momentum", "0.9",
-      GD_SETTING_REAL}, AT(momentum), 0, DBL_MAX},
+      GD_SETTING_REAL}, AT(momentum), HALF_OPEN(0, 1)},
     {{"weight_decay", "weight-decay", "W", "optimisation",
       "as the optimiser defines it (AdamW: decoupled)", "0", GD_SETTING_REAL},
-     AT(weight_decay), 0, DBL_MAX},
+     AT(weight_decay), HALF_OPEN(0, INFINITY)},
     {{"schedule", "schedule", "KIND", "optimisation",
       "constant, cosine, linear, step:EPOCHS[:GAMMA], exp:GAMMA", "cosine", GD_SETTING_TEXT},
-     AT(schedule), 0, 0},
+     AT(schedule), NO_RANGE},
     {{"warmup", "warmup", "EPOCHS", "optimisation", "linear learning-rate warm-up", "0",
-      GD_SETTING_COUNT}, AT(warmup), 0, COUNT_MAX},
+      GD_SETTING_COUNT}, AT(warmup), CLOSED(0, COUNT_MAX)},
     {{"label_smoothing", "label-smoothing", "E", "optimisation",
-      "cross-entropy label smoothing", "0", GD_SETTING_REAL}, AT(label_smoothing), 0,
-     DBL_MAX},
+      "cross-entropy label smoothing", "0", GD_SETTING_REAL}, AT(label_smoothing),
+     HALF_OPEN(0, 1)},
     {{"clip_norm", "clip-norm", "N", "optimisation",
       "clip gradients to this global L2 norm (0: off)", "0", GD_SETTING_REAL},
-     AT(clip_norm), 0, DBL_MAX},
+     AT(clip_norm), HALF_OPEN(0, INFINITY)},
     {{"epochs", "epochs", "N", "optimisation", "at most N epochs", "30", GD_SETTING_COUNT},
-     AT(epochs), 1, COUNT_MAX},
+     AT(epochs), CLOSED(1, COUNT_MAX)},
     {{"patience", "patience", "N", "optimisation",
       "stop after N epochs without a better validation accuracy (0: never); the best "
-      "model is the one kept", "8", GD_SETTING_COUNT}, AT(patience), 0, COUNT_MAX},
+      "model is the one kept", "8", GD_SETTING_COUNT}, AT(patience), CLOSED(0, COUNT_MAX)},
     {{"batch_size", "batch-size", "N", "optimisation",
       "mini-batch size; the last partial batch is used, except a single leftover sample "
       "when the model has batch norm (which needs two)", "128", GD_SETTING_COUNT},
-     AT(batch_size), 1, COUNT_MAX},
+     AT(batch_size), CLOSED(1, COUNT_MAX)},
     {{"seed", "seed", "N", "run", "seeds initialisation, split, shuffling and dropout", "1",
-      GD_SETTING_SEED}, AT(seed), 0, 0},
+      GD_SETTING_SEED}, AT(seed), NO_RANGE},
     {{"threads", "threads", "N", "run", "threads (0: all cores); same seed + threads = same "
-      "bits", "0", GD_SETTING_INT}, AT(threads), 0, INT_MAX},
+      "bits", "0", GD_SETTING_INT}, AT(threads), CLOSED(0, THREADS_MAX)},
 };
 
 #define NSETTINGS (sizeof table / sizeof table[0])
@@ -124,18 +141,41 @@ static const void *cfield(const gd_settings *s, const setting *d)
 
 /* ---------------------------------------------------------------- values */
 
-/* What a setting's values are, for messages. */
-static const char *wanted(const setting *d)
+/* A bound as a message writes it: exact digits, "inf" for an unbounded end. */
+static void write_bound(char *buf, size_t len, double v)
+{
+    if (isinf(v))
+        snprintf(buf, len, "%sinf", v < 0 ? "-" : "");
+    else
+        snprintf(buf, len, "%.17g", v);
+}
+
+/* What a setting's values are, for messages (buf: WANTED_LEN bytes): every number says
+ * its range the same way, "a number in [0, 1)", "an integer in [1, 9007199254740991]". */
+enum { WANTED_LEN = 96 };
+static const char *wanted(const setting *d, char *buf)
 {
     switch (d->info.type) {
     case GD_SETTING_TEXT: return "text";
     case GD_SETTING_SWITCH: return "true or false";
     case GD_SETTING_SEED: return "an unsigned integer";
-    case GD_SETTING_REAL: return d->max == 1 ? "a probability in [0, 1]" : "a non-negative number";
-    case GD_SETTING_INT: return "a non-negative integer that fits an int";
+    case GD_SETTING_REAL:
+    case GD_SETTING_INT:
     case GD_SETTING_COUNT: break;
     }
-    return d->min > 0 ? "a positive integer" : "a non-negative integer";
+    const range *r = &d->range;
+    char lo[32], hi[32];
+    write_bound(lo, sizeof lo, r->min);
+    write_bound(hi, sizeof hi, r->max);
+    snprintf(buf, WANTED_LEN, "%s in %c%s, %s%c",
+             d->info.type == GD_SETTING_REAL ? "a number" : "an integer", r->min_open ? '(' : '[',
+             lo, hi, r->max_open ? ')' : ']');
+    return buf;
+}
+
+static bool in_range(const range *r, double v)
+{
+    return (r->min_open ? v > r->min : v >= r->min) && (r->max_open ? v < r->max : v <= r->max);
 }
 
 static bool parse_real(const char *text, double *v)
@@ -161,7 +201,7 @@ static bool parse_seed(const char *text, uint64_t *v)
 /* A number of a numeric setting from text, checked against its range and kind. */
 static bool parse_number(const setting *d, const char *text, double *v)
 {
-    if (!parse_real(text, v) || !(*v >= d->min && *v <= d->max))
+    if (!parse_real(text, v) || !in_range(&d->range, *v))
         return false;
     return d->info.type == GD_SETTING_REAL || *v == floor(*v);
 }
@@ -191,8 +231,9 @@ static gd_status set_text(char **f, const char *text, char *msg, const char *key
 
 static gd_status bad_value(const setting *d, const char *text, char *msg)
 {
+    char want[WANTED_LEN];
     return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "--%s %.80s: expected %s", d->info.flag, text,
-                   wanted(d));
+                   wanted(d, want));
 }
 
 static gd_status set_from_text(gd_settings *s, const setting *d, const char *text, char *msg)
@@ -228,6 +269,17 @@ gd_status gd_settings_set(gd_settings *s, const char *key, const char *text, gd_
         return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "no setting is named \"%.64s\"",
                        key ? key : "(null)");
     return set_from_text(s, d, text, msg);
+}
+
+/* What no single setting's range can say: a warm-up is at most the run. Refused in the
+ * wording of a range, with --epochs's value as the bound. */
+gd_status gd_settings_check(const gd_settings *s, char *msg)
+{
+    if (s->warmup > s->epochs)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
+                       "--warmup %lld: expected an integer in [0, %lld] (at most --epochs)",
+                       (long long)s->warmup, (long long)s->epochs);
+    return GD_OK;
 }
 
 /* ------------------------------------------------------ defaults, copies */
@@ -350,10 +402,11 @@ static gd_status read_setting(gd_settings *s, const cJSON *j, const setting *d, 
     /* cJSON reads 1e999 as infinity, which parse_real then refuses. */
     gd_status st = json_as_text(v, d, buf, sizeof buf, &text) ? set_from_text(s, d, text, msg)
                                                               : GD_ERR_INVALID_ARGUMENT;
+    char want[WANTED_LEN];
     if (st == GD_ERR_INVALID_ARGUMENT)
         return gd_fail(msg, st, "%s must be %s", d->info.key,
                        d->info.type == GD_SETTING_SEED ? "an unsigned integer as a string"
-                                                       : wanted(d));
+                                                       : wanted(d, want));
     return st;
 }
 
@@ -376,6 +429,8 @@ gd_status gd_settings_from_json(gd_settings *s, const char *json, gd_error *err)
     for (size_t i = 0; !st && i < NSETTINGS; i++)
         if ((st = read_setting(&next, j, &table[i], msg)) != GD_OK)
             gd_settings_free(&next);
+    if (!st && (st = gd_settings_check(&next, msg)) != GD_OK)
+        gd_settings_free(&next);
     cJSON_Delete(j);
     if (st)
         return st == GD_ERR_INVALID_ARGUMENT ? GD_ERR_FORMAT : st;

@@ -62,6 +62,8 @@ double gd_now_seconds(void);
 gd_status gd_optim_config_for(const char *optim, double lr, double momentum,
                               double weight_decay, gd_optim_config *out, char *msg);
 
+gd_status gd_settings_check(const gd_settings *s, char *msg); /* --warmup <= --epochs, ... */
+
 /* Frees the loader, the optimiser and the training split (the model stays). */
 void gd_run_release_training(gd_run *run);
 
