@@ -1,5 +1,6 @@
 /* What the subcommands share: errors, number parsing, data sources, evaluation. */
 #include "cli.h"
+#include "progress.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -13,6 +14,7 @@ int fail(int code, const char *cmd, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
+    progress_clear(); /* not onto the progress bar's line */
     fprintf(stderr, "gradus %s: ", cmd);
     vfprintf(stderr, fmt, ap);
     fputc('\n', stderr);

@@ -16,7 +16,7 @@ static const command commands[] = {
     {"eval", cmd_eval, "accuracy, per-class accuracy and confusion matrix of a saved model"},
     {"predict", cmd_predict, "classify inputs with a saved model, as CSV"},
     {"check", cmd_check, "sanity checks of a model and its data before training"},
-    {"report", cmd_report, "one HTML page of a run's curves, monitor, confusion matrix and checks"},
+    {"report", cmd_report, "an HTML page of a run's curves, monitor, confusion matrix, checks"},
 };
 
 static void usage(FILE *out)
@@ -25,8 +25,8 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     print_common_help(out);
-    fprintf(out, "\nexit codes: 0 success, 1 run failure (I/O, library error, a run folder that another\n"
-                 "            process is writing), 2 usage error, 3 malformed input data,\n"
+    fprintf(out, "\nexit codes: 0 success, 1 run failure (I/O, library error, a run folder that\n"
+                 "            another process is writing), 2 usage error, 3 malformed input data,\n"
                  "            4 training diverged (NaN or infinite loss), 5 a check failed\n"
                  "            (gradus check)\n");
 }

@@ -10,15 +10,15 @@
 static const char *const HELP =
     "usage: gradus predict --model FILE --input FILE [--probs] [--output FILE]\n"
     "\n"
-    "Reads inputs from IDX images (plain or .gz) or a CSV of numbers, applies the model\n"
-    "file's preprocessing, and writes CSV: one row per input, the predicted class, then\n"
-    "the class probabilities with --probs.\n"
+    "Reads inputs from IDX images (plain or .gz) or a CSV of numbers, applies the\n"
+    "model file's preprocessing, and writes CSV: one row per input, the predicted\n"
+    "class, then the class probabilities with --probs.\n"
     "\n"
     "  --model FILE         the model (required)\n"
     "  --input FILE         IDX images or CSV rows of features (required)\n"
     "  --probs              add the softmax probability of every class\n"
     "  --output FILE        write there (atomically) instead of to standard output\n"
-    "  --label-column N     CSV: a label column to skip                            [none]\n"
+    "  --label-column N     CSV: a label column to skip                        [none]\n"
     "  --csv-header         CSV: the first row is a header\n"
     "  -h, --help           this text\n";
 

@@ -342,14 +342,37 @@ done
 expect "gradus --help lists exit code 5" 0 "$GRADUS" --help
 contains "exit code 5 is a failed check" "$WORK/out" "5 a check failed"
 
-# ---------------------------------------------------------------- setting ranges
-# A value outside its setting's range exits 2 before any data is read, in one wording:
-# the flag, the text and the range, each end open or closed.
-expect "train --momentum 1 exits 2" 2 "$GRADUS" train --momentum 1 --out "$WORK/range"
-contains "the message names the flag and the range" "$WORK/err" "--momentum 1: expected a number in \[0, 1)"
-expect "train --lr 0 exits 2" 2 "$GRADUS" train --lr 0 --out "$WORK/range"
-contains "--lr's range is open at 0" "$WORK/err" "--lr 0: expected a number in (0, inf)"
-[ ! -e "$WORK/range" ] && ok "a refused setting writes no run folder" || bad "a refused setting wrote $WORK/range"
+# ---------------------------------------------------------------- terminal width
+# Every --help fits 80 columns; epoch lines fit 80; the bar fits the terminal (a
+# pseudo-terminal of 60 columns: no line wider than 60 between carriage returns, each
+# redraw cleared to the end with ESC [K); a huge loss prints as %g, not 25 digits.
+for cmd in "" train eval predict check report; do
+    "$GRADUS" $cmd --help >"$WORK/help-w"
+    awk 'length > 80 {bad=1} END {exit bad}' "$WORK/help-w" && ok "gradus $cmd --help fits 80 columns" \
+        || bad "gradus $cmd --help fits 80 columns"
+done
+expect "a diverging sgd run trains" 0 "$GRADUS" train --model "linear(10)" --optim sgd --lr 1e6 --limit 300 \
+    --val-size 100 --epochs 2 --threads 2 --out "$WORK/cols-huge"
+grep -q '^epoch .* loss [0-9.]*e+0[0-9] acc ' "$WORK/out" && ok "a huge loss prints in %g form" \
+    || bad "a huge loss prints in %g form"
+grep '^epoch ' "$WORK/out" | grep -q '[0-9]\{10\}' && bad "no loss of 10 or more digits" || ok "no loss of 10 or more digits"
+"$GRADUS" train --model "$SMALL_MLP" --limit 3000 --val-size 500 --epochs 2 --batch-size 10 --threads 2 \
+    --lr 0.00125 --out "$WORK/cols-epochs" >"$WORK/epochs" 2>&1
+cat "$WORK/out" >>"$WORK/epochs"
+[ "$(grep -c '^epoch ' "$WORK/epochs")" -ge 4 ] && awk '/^epoch / && length > 80 {bad=1} END {exit bad}' "$WORK/epochs" \
+    && ok "epoch lines fit 80 columns" || bad "epoch lines fit 80 columns"
+if script -qec true /dev/null </dev/null >/dev/null 2>&1; then
+    script -qec "stty cols 60; \"$GRADUS\" train --model \"$SMALL_MLP\" --limit 3000 --val-size 500 --epochs 2 \
+        --batch-size 10 --threads 2 --out \"$WORK/cols-pty\"" /dev/null </dev/null >"$WORK/pty.out" 2>&1
+    tr '\r' '\n' <"$WORK/pty.out" | sed 's/\x1b\[K//g' | grep '\[[#.]*\]' >"$WORK/bars"
+    [ -s "$WORK/bars" ] && ok "the bar is drawn on a pseudo-terminal" || bad "the bar is drawn on a pseudo-terminal"
+    awk 'length > 60 {bad=1} END {exit bad}' "$WORK/bars" && ok "the bar fits a 60-column terminal" \
+        || bad "the bar fits a 60-column terminal"
+    grep -q "$(printf '\033')\[K" "$WORK/pty.out" && ok "the bar's redraws clear to the end of the line" \
+        || bad "the bar's redraws clear to the end of the line"
+else
+    ok "the bar under a pseudo-terminal (skipped: no util-linux script)"
+fi
 
 # ---------------------------------------------------------------- report (tests/report_test.sh)
 # Its own script (it needs a browser, and skips those checks, saying so, without one); each
