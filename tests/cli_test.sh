@@ -342,6 +342,15 @@ done
 expect "gradus --help lists exit code 5" 0 "$GRADUS" --help
 contains "exit code 5 is a failed check" "$WORK/out" "5 a check failed"
 
+# ---------------------------------------------------------------- setting ranges
+# A value outside its setting's range exits 2 before any data is read, in one wording:
+# the flag, the text and the range, each end open or closed.
+expect "train --momentum 1 exits 2" 2 "$GRADUS" train --momentum 1 --out "$WORK/range"
+contains "the message names the flag and the range" "$WORK/err" "--momentum 1: expected a number in \[0, 1)"
+expect "train --lr 0 exits 2" 2 "$GRADUS" train --lr 0 --out "$WORK/range"
+contains "--lr's range is open at 0" "$WORK/err" "--lr 0: expected a number in (0, inf)"
+[ ! -e "$WORK/range" ] && ok "a refused setting writes no run folder" || bad "a refused setting wrote $WORK/range"
+
 # ---------------------------------------------------------------- terminal width
 # Every --help fits 80 columns; epoch lines fit 80; the bar fits the terminal (a
 # pseudo-terminal of 60 columns: no line wider than 60 between carriage returns, each
