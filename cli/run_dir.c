@@ -105,7 +105,7 @@ static int refuse_used(const char *dir)
     return fail(EXIT_USAGE, "train", "--out %s already holds files; choose another folder or --resume it", dir);
 }
 
-int run_dir_prepare(const char *dir, bool resume, int *lock_fd)
+int run_dir_prepare(const char *dir, bool resume, int *lock_fd, bool *created)
 {
     *lock_fd = -1;
     if (resume) {
@@ -116,6 +116,9 @@ int run_dir_prepare(const char *dir, bool resume, int *lock_fd)
     }
     if (has_entries(dir))
         return refuse_used(dir);
+    struct stat st;
+    if (stat(dir, &st) != 0)
+        *created = true; /* else left as the caller set it: run_dir_create_default made it */
     if (make_dirs(dir) != 0)
         return fail(EXIT_FAILURE_RUN, "train", "cannot create %s: %s", dir, strerror(errno));
     int rc = lock_dir(dir, lock_fd);
@@ -123,6 +126,17 @@ int run_dir_prepare(const char *dir, bool resume, int *lock_fd)
     if (rc == EXIT_OK && has_entries(dir))
         rc = refuse_used(dir);
     return rc;
+}
+
+void run_dir_discard_empty(const char *dir, int *lock_fd)
+{
+    char path[4096];
+    if (*lock_fd >= 0 && !has_entries(dir))
+        unlink(run_path(path, sizeof path, dir, LOCK_NAME)); /* still ours: we hold the lock */
+    if (*lock_fd >= 0)
+        close(*lock_fd);
+    *lock_fd = -1;
+    rmdir(dir); /* fails, and keeps it, when anything is left in it */
 }
 
 /* runs/DATE-TIME, or runs/DATE-TIME-2, -3, ... when a run started in the same second has

@@ -12,8 +12,13 @@
  * the life of the process (*lock_fd, DIR/.lock holding the pid): one writer per folder. A
  * fresh run refuses a folder that already has files (EXIT_USAGE), so that no earlier run
  * is overwritten; a folder another process holds is refused naming its pid
- * (EXIT_FAILURE_RUN: the command is right, the folder is busy). */
-int run_dir_prepare(const char *dir, bool resume, int *lock_fd);
+ * (EXIT_FAILURE_RUN: the command is right, the folder is busy). *created becomes true when
+ * this call made dir (it is left as it was otherwise). */
+int run_dir_prepare(const char *dir, bool resume, int *lock_fd, bool *created);
+/* After a failed run in a folder it made (created): removes the lock and the folder when
+ * the lock is all it holds, so that a run that wrote nothing leaves nothing; a folder with
+ * any other file stays. Closes *lock_fd. */
+void run_dir_discard_empty(const char *dir, int *lock_fd);
 /* Makes a fresh runs/DATE-TIME[-N] folder, never one another run has; NULL after a message. */
 char *run_dir_create_default(void);
 /* "dir/name" into buf. */

@@ -18,6 +18,7 @@ typedef struct trainer {
     train_config cfg;
     const char *dir;
     int lock_fd; /* the run folder's lock, held until the process ends */
+    bool created; /* this process made the run folder: a failure that wrote nothing removes it */
     gd_run *run;
     gd_monitor *monitor; /* NULL without --monitor */
     progress bar;
@@ -320,22 +321,27 @@ static int setup(trainer *t, int argc, char **argv)
     if (resume) {
         free(t->cfg.out);
         t->cfg.out = strdup(t->cfg.resume);
-    } else if (!t->cfg.out && !(t->cfg.out = run_dir_create_default()))
-        return EXIT_FAILURE_RUN;
+    } else if (!t->cfg.out) {
+        if (!(t->cfg.out = run_dir_create_default()))
+            return EXIT_FAILURE_RUN;
+        t->created = true;
+    }
     t->dir = t->cfg.out;
     /* The folder is locked before a resume reads its config.json: a run still writing it
      * is refused instead of joined. */
-    if ((rc = run_dir_prepare(t->dir, resume, &t->lock_fd)) != EXIT_OK)
+    if ((rc = run_dir_prepare(t->dir, resume, &t->lock_fd, &t->created)) != EXIT_OK)
         return rc;
     if (resume && (rc = train_config_load(&t->cfg, t->cfg.resume)) != EXIT_OK)
         return rc;
     return start_run(t, resume);
 }
 
-static void teardown(trainer *t)
+static void teardown(trainer *t, int rc)
 {
     gd_run_free(t->run);
     gd_monitor_free(t->monitor); /* after the run: it observes the run's steps */
+    if (rc > 0 && t->created && t->dir)
+        run_dir_discard_empty(t->dir, &t->lock_fd);
     train_config_free(&t->cfg);
     free(t->step_loss);
     if (t->lock_fd >= 0)
@@ -350,6 +356,6 @@ int cmd_train(int argc, char **argv)
         print_common_help(stdout);
     if (rc == EXIT_OK)
         rc = train_all(&t);
-    teardown(&t);
+    teardown(&t, rc);
     return rc < 0 ? EXIT_OK : rc; /* -1: --help was printed */
 }

@@ -383,6 +383,19 @@ else
     ok "the bar under a pseudo-terminal (skipped: no util-linux script)"
 fi
 
+# ---------------------------------------------------------------- failed runs, refused models
+# A run that fails before writing a file leaves no folder it made (its lock included); a
+# folder that was there before stays.
+expect "a failing train into a new --out exits 2" 2 "$GRADUS" train --model "linear(8) reluu" --limit 100 --val-size 10 --out "$WORK/failed/run"
+[ ! -e "$WORK/failed/run" ] && ok "the failed run's new folder is removed" || bad "the failed run left $WORK/failed/run"
+mkdir "$WORK/kept"
+expect "a failing train into an existing empty folder exits 2" 2 "$GRADUS" train --model relu --limit 100 --val-size 10 --out "$WORK/kept"
+[ -d "$WORK/kept" ] && ok "a folder that existed before stays" || bad "the failed run removed $WORK/kept, which it did not make"
+mkdir "$WORK/default-out"
+(cd "$WORK/default-out" && "$GRADUS" train --model relu --limit 100 --val-size 10 >/dev/null 2>&1)
+[ -z "$(ls -A "$WORK/default-out/runs" 2>/dev/null)" ] && ok "a failed run leaves no runs/DATE-TIME folder" \
+    || bad "a failed run left $(ls "$WORK/default-out/runs")"
+
 # ---------------------------------------------------------------- report (tests/report_test.sh)
 # Its own script (it needs a browser, and skips those checks, saying so, without one); each
 # of its results counts here.
