@@ -396,6 +396,21 @@ mkdir "$WORK/default-out"
 [ -z "$(ls -A "$WORK/default-out/runs" 2>/dev/null)" ] && ok "a failed run leaves no runs/DATE-TIME folder" \
     || bad "a failed run left $(ls "$WORK/default-out/runs")"
 
+# ---------------------------------------------------------------- failed runs, refused models
+# A run that fails before writing a file leaves no folder it made (its lock included); a
+# folder that was there before stays.
+expect "a failing train into a new --out exits 2" 2 "$GRADUS" train --model "linear(8) reluu" --limit 100 --val-size 10 --out "$WORK/failed/run"
+[ ! -e "$WORK/failed/run" ] && ok "the failed run's new folder is removed" || bad "the failed run left $WORK/failed/run"
+mkdir "$WORK/kept"
+expect "a failing train into an existing empty folder exits 2" 2 "$GRADUS" train --model relu --limit 100 --val-size 10 --out "$WORK/kept"
+[ -d "$WORK/kept" ] && ok "a folder that existed before stays" || bad "the failed run removed $WORK/kept, which it did not make"
+mkdir "$WORK/default-out"
+(cd "$WORK/default-out" && "$GRADUS" train --model relu --limit 100 --val-size 10 >/dev/null 2>&1)
+[ -z "$(ls -A "$WORK/default-out/runs" 2>/dev/null)" ] && ok "a failed run leaves no runs/DATE-TIME folder" \
+    || bad "a failed run left $(ls "$WORK/default-out/runs")"
+expect "--val-size as large as --limit exits 2" 2 "$GRADUS" train --limit 5000 --val-size 5000 --out "$WORK/novalsplit"
+contains "the message names --limit and --val-size" "$WORK/err" "--val-size 5000 leaves no training examples of the 5000 that --limit keeps"
+
 # ---------------------------------------------------------------- report (tests/report_test.sh)
 # Its own script (it needs a browser, and skips those checks, saying so, without one); each
 # of its results counts here.

@@ -880,3 +880,18 @@ Test(train, from_json_refuses_a_warmup_longer_than_the_run)
     cr_expect_eq(s.warmup, 3);
     gd_settings_free(&s);
 }
+
+/* --limit and --val-size together leaving no training split are refused naming both. */
+Test(train, a_val_size_as_large_as_the_limit_is_refused_naming_both_flags)
+{
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "limit", "50");
+    set(&s, "val_size", "50");
+    expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT,
+                          "--val-size 50 leaves no training examples of the 50 that --limit keeps");
+    set(&s, "limit", "0");
+    set(&s, "val_size", "240");
+    expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT, "--val-size 240 leaves no training examples");
+    gd_settings_free(&s);
+}

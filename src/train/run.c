@@ -32,6 +32,19 @@ static gd_status prepare_data(gd_run *run)
         gd_dataset_free(all);
         all = head;
     }
+    /* The library's split names no flag: the command line's settings are said here. */
+    if (st == GD_OK && s->val_size > 0 && s->val_size >= gd_dataset_size(all)) {
+        int64_t n = gd_dataset_size(all);
+        gd_dataset_free(all);
+        if (s->limit > 0 && s->limit <= n)
+            return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
+                           "--val-size %lld leaves no training examples of the %lld that --limit "
+                           "keeps: give a smaller --val-size or a larger --limit",
+                           (long long)s->val_size, (long long)n);
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
+                       "--val-size %lld leaves no training examples of the %lld in --data %s: "
+                       "give a smaller --val-size", (long long)s->val_size, (long long)n, s->data);
+    }
     if (st == GD_OK && s->val_size > 0)
         st = gd_dataset_split(all, s->val_size, s->seed, &run->train, &run->val, &err);
     else if (st == GD_OK) {
