@@ -895,3 +895,17 @@ Test(train, a_val_size_as_large_as_the_limit_is_refused_naming_both_flags)
     expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT, "--val-size 240 leaves no training examples");
     gd_settings_free(&s);
 }
+
+/* The blobs have 3 classes: a model whose output width differs is refused, saying the fix. */
+Test(train, a_model_whose_outputs_are_not_the_classes_is_refused)
+{
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "model", "linear(16) relu linear(2)");
+    expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT,
+                          "the data has 3 classes but the model outputs 2: end --model with linear(3)");
+    set(&s, "model", "linear(256) relu");
+    expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT,
+                          "the data has 3 classes but the model outputs 256");
+    gd_settings_free(&s);
+}

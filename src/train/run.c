@@ -95,6 +95,30 @@ static gd_status build_model(gd_run *run)
     return st == GD_OK ? GD_OK : gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT, "--model: %s", err.message);
 }
 
+static int64_t parameter_count(gd_model *m) { return gd_model_parameters_flat(m).dims[0]; }
+
+/* The model against the data: a classifier's outputs are the classes' scores, one each.
+ * The classes are the most either split has (a training split may lack the highest label
+ * by chance). Fewer outputs cannot score every class; more are no classifier of this data
+ * (e.g. "linear(256) relu" with no last linear), which would train on scores nothing
+ * reads. */
+static gd_status check_model_fits(gd_run *run)
+{
+    const char *spec = run->settings.model;
+    int classes = gd_dataset_num_classes(run->train);
+    if (run->test && gd_dataset_num_classes(run->test) > classes)
+        classes = gd_dataset_num_classes(run->test);
+    int64_t dims[GD_MAX_DIMS], outputs = 1;
+    int ndim = gd_model_output_shape(run->model, dims);
+    for (int i = 0; i < ndim; i++)
+        outputs *= dims[i];
+    if (classes > 1 && outputs != classes)
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
+                       "the data has %d classes but the model outputs %lld: end --model with "
+                       "linear(%d)", classes, (long long)outputs, classes);
+    return GD_OK;
+}
+
 static bool has_batchnorm(const gd_model *m)
 {
     gd_layer_info info;
@@ -104,7 +128,6 @@ static bool has_batchnorm(const gd_model *m)
     return false;
 }
 
-static int64_t parameter_count(gd_model *m) { return gd_model_parameters_flat(m).dims[0]; }
 
 /* ---------------------------------------------------------------- loader */
 
@@ -302,6 +325,8 @@ static gd_status setup(gd_run *run, bool resume)
     if (!st && !checkpoint)
         st = build_model(run);
     if (st)
+        return st;
+    if ((st = check_model_fits(run)))
         return st;
     run->batchnorm = has_batchnorm(run->model);
     run->parameters = parameter_count(run->model);
