@@ -401,6 +401,8 @@ expect "a model with 5 outputs for 10 classes exits 2" 2 "$GRADUS" train --model
 contains "the message says how to end --model" "$WORK/err" "the data has 10 classes but the model outputs 5: end --model with linear(10)"
 expect "a model with no classifier exits 2" 2 "$GRADUS" train --model "linear(256) relu" --limit 100 --val-size 10 --out "$WORK/no-classifier"
 contains "the message names the outputs" "$WORK/err" "the model outputs 256"
+expect "a model without parameters exits 2" 2 "$GRADUS" train --model relu --limit 100 --val-size 10 --out "$WORK/noparams"
+contains "the message says there is nothing to train" "$WORK/err" "the model has no parameters: nothing to train (--model relu)"
 
 # ---------------------------------------------------------------- report (tests/report_test.sh)
 # Its own script (it needs a browser, and skips those checks, saying so, without one); each

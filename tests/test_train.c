@@ -909,3 +909,13 @@ Test(train, a_model_whose_outputs_are_not_the_classes_is_refused)
                           "the data has 3 classes but the model outputs 256");
     gd_settings_free(&s);
 }
+
+Test(train, a_model_without_parameters_is_refused)
+{
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "model", "relu");
+    expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT,
+                          "the model has no parameters: nothing to train (--model relu)");
+    gd_settings_free(&s);
+}

@@ -101,10 +101,14 @@ static int64_t parameter_count(gd_model *m) { return gd_model_parameters_flat(m)
  * The classes are the most either split has (a training split may lack the highest label
  * by chance). Fewer outputs cannot score every class; more are no classifier of this data
  * (e.g. "linear(256) relu" with no last linear), which would train on scores nothing
- * reads. */
+ * reads. A model without parameters has nothing to train. */
 static gd_status check_model_fits(gd_run *run)
 {
     const char *spec = run->settings.model;
+    if (parameter_count(run->model) == 0)
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
+                       "the model has no parameters: nothing to train (--model %s); add a "
+                       "layer that learns, e.g. linear(10)", spec);
     int classes = gd_dataset_num_classes(run->train);
     if (run->test && gd_dataset_num_classes(run->test) > classes)
         classes = gd_dataset_num_classes(run->test);
