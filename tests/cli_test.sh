@@ -403,6 +403,10 @@ expect "a model with no classifier exits 2" 2 "$GRADUS" train --model "linear(25
 contains "the message names the outputs" "$WORK/err" "the model outputs 256"
 expect "a model without parameters exits 2" 2 "$GRADUS" train --model relu --limit 100 --val-size 10 --out "$WORK/noparams"
 contains "the message says there is nothing to train" "$WORK/err" "the model has no parameters: nothing to train (--model relu)"
+printf 'PK\003\004\024\000\000\000\000\000\010\000archive/data.pkl' >"$WORK/model.pt"
+expect "eval of a PyTorch .pt file exits 3" 3 "$GRADUS" eval --model "$WORK/model.pt"
+contains "the message says it is no safetensors file" "$WORK/err" "not a safetensors file"
+contains "the message says how to convert it" "$WORK/err" "safetensors.torch.save_file"
 
 # ---------------------------------------------------------------- report (tests/report_test.sh)
 # Its own script (it needs a browser, and skips those checks, saying so, without one); each

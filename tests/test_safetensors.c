@@ -848,3 +848,31 @@ Test(safetensors, accepts_a_null_error_pointer)
     cr_expect_eq(gd_model_load(&m, NULL, scratch_path("absent"), BATCH, NULL), GD_ERR_IO);
     cr_expect_null(m);
 }
+
+/* Files of other formats are named as such, PyTorch's with the conversion. */
+Test(safetensors, names_a_pytorch_zip_file_and_its_conversion)
+{
+    const char *path = scratch_path("model.bin");
+    scratch_write(path, "PK\x03\x04\x14\0\0\0\0\0\x08\0archive/data.pkl", 28);
+    expect_rejected(path, GD_ERR_FORMAT, "not a safetensors file");
+    expect_rejected(path, GD_ERR_FORMAT, "safetensors.torch.save_file");
+}
+
+Test(safetensors, names_a_pickle_and_a_pt_file_as_pytorch)
+{
+    const char *path = scratch_path("old.bin");
+    scratch_write(path, "\x80\x02\x8a\x0a\x6c\xfc\x9c\x46\xf9\x20\x6a\xa8\x50\x19.", 15);
+    expect_rejected(path, GD_ERR_FORMAT, "docs/pytorch.md");
+    const char *pt = scratch_path("weights.pt");
+    scratch_write(pt, "0123456789abcdef", 16);
+    expect_rejected(pt, GD_ERR_FORMAT, "safetensors.torch.save_file");
+}
+
+Test(safetensors, names_a_json_file_as_no_safetensors_file)
+{
+    const char *path = scratch_path("config.json");
+    const char *text = "{\"model\": \"linear(10)\", \"lr\": 0.1}\n";
+    scratch_write(path, text, strlen(text));
+    expect_rejected(path, GD_ERR_FORMAT, "not a safetensors file");
+    expect_rejected(path, GD_ERR_FORMAT, "JSON");
+}

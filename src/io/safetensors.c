@@ -284,6 +284,22 @@ static unsigned char *align_data(gd_st_file *f, size_t start, size_t data_len)
     return f->bytes + aligned;
 }
 
+/* What a file that is no safetensors file looks like, for its message: PyTorch's own
+ * torch.save format (a zip archive since 1.6, "PK"; a pickle, 0x80, before), named by its
+ * bytes or its .pt/.pth name, gets the conversion; a JSON file is named as one. */
+static const char *foreign_hint(const gd_st_file *f, size_t len)
+{
+    const unsigned char *b = f->bytes;
+    const char *dot = strrchr(f->path, '.');
+    bool torch_name = dot && (strcmp(dot, ".pt") == 0 || strcmp(dot, ".pth") == 0);
+    if (torch_name || (len >= 2 && b[0] == 'P' && b[1] == 'K') || (len >= 1 && b[0] == 0x80))
+        return "; for PyTorch's torch.save, convert with safetensors.torch.save_file("
+               "model.state_dict(), \"m.safetensors\") (docs/pytorch.md)";
+    if (len >= 1 && (b[0] == '{' || b[0] == '['))
+        return "; it starts as JSON does";
+    return "";
+}
+
 static gd_status parse_header(gd_st_file *f, size_t len, unsigned char **data,
                               size_t *data_len)
 {
@@ -293,12 +309,13 @@ static gd_status parse_header(gd_st_file *f, size_t len, unsigned char **data,
     uint64_t n = get_le64(f->bytes);
     if (n > GD_ST_HEADER_MAX)
         return gd_st_fail(f, GD_ERR_FORMAT,
-                          "the header length %llu is absurd (gradus reads headers up to %u bytes)",
-                          (unsigned long long)n, GD_ST_HEADER_MAX);
+                          "not a safetensors file (header length %llu is absurd: over %u)%s",
+                          (unsigned long long)n, GD_ST_HEADER_MAX, foreign_hint(f, len));
     if (n > len - 8)
         return gd_st_fail(f, GD_ERR_FORMAT,
-                          "the header length is %llu bytes but only %zu bytes follow it",
-                          (unsigned long long)n, len - 8);
+                          "%sthe header length is %llu bytes but only %zu bytes follow it%s",
+                          len > 8 && f->bytes[8] != '{' ? "not a safetensors file: " : "",
+                          (unsigned long long)n, len - 8, foreign_hint(f, len));
     gd_status st = parse_json(f, (const char *)f->bytes + 8, (size_t)n);
     if (st != GD_OK)
         return st;
