@@ -350,6 +350,8 @@ contains "the message names the flag and the range" "$WORK/err" "--momentum 1: e
 expect "train --lr 0 exits 2" 2 "$GRADUS" train --lr 0 --out "$WORK/range"
 contains "--lr's range is open at 0" "$WORK/err" "--lr 0: expected a number in (0, inf)"
 [ ! -e "$WORK/range" ] && ok "a refused setting writes no run folder" || bad "a refused setting wrote $WORK/range"
+expect "train --warmup longer than --epochs exits 2" 2 "$GRADUS" train --warmup 4 --epochs 3 --out "$WORK/range"
+contains "the warm-up message names both flags" "$WORK/err" "--warmup 4: expected an integer in \[0, 3\] (at most --epochs)"
 
 # ---------------------------------------------------------------- terminal width
 # Every --help fits 80 columns; epoch lines fit 80; the bar fits the terminal (a

@@ -321,7 +321,10 @@ static gd_status setup(gd_run *run, bool resume)
 {
     gd_set_num_threads(run->settings.threads);
     bool checkpoint = false;
-    gd_status st = prepare_data(run);
+    /* Settings checked together (--warmup within --epochs): flags arrive one at a time. */
+    gd_status st = gd_settings_check(&run->settings, run->msg);
+    if (!st)
+        st = prepare_data(run);
     if (!st && resume)
         st = load_checkpoint_model(run, &checkpoint);
     if (!st)
