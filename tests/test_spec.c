@@ -457,7 +457,7 @@ Test(spec, an_unknown_layer_is_named_with_a_suggestion)
 {
     expect_invalid("linear(10)\n    lienar(5)",
                    "spec 2:5: ", "unknown layer 'lienar' (did you mean 'linear'?)");
-    expect_invalid("relu softmax", "spec 1:6: ", "unknown layer 'softmax'");
+    expect_invalid("relu attention", "spec 1:6: ", "unknown layer 'attention'");
 }
 
 Test(spec, empty_parentheses_say_what_was_expected)
@@ -673,4 +673,26 @@ Test(spec, residual_blocks_count_towards_the_layer_limit)
     expect_invalid(text, "spec 1:", "at most 4096 layers");
     free(text);
     free(body);
+}
+
+/* Softmax is not a layer on purpose: the model outputs logits and the loss applies
+ * log-softmax itself; the error says so, at the name, instead of "unknown layer". */
+Test(spec, softmax_is_refused_with_the_reason_at_its_position)
+{
+    const char *spec = "linear(128) relu linear(10) softmax";
+    gd_model *m = (gd_model *)&m;
+    gd_error err;
+    cr_expect_eq(gd_model_from_spec(&m, spec, 1, 1, (int64_t[]){784}, 4, &err),
+                 GD_ERR_INVALID_ARGUMENT);
+    cr_expect_null(m);
+    cr_expect_str_eq(err.message,
+                     "spec 1:29: softmax: gradus models output logits; the loss applies softmax "
+                     "itself (as PyTorch's CrossEntropyLoss), so leave it out; gradus predict "
+                     "--probs prints probabilities");
+    expect_invalid("linear(10)\n  log_softmax", "spec 2:3: ",
+                   "log_softmax: gradus models output logits");
+    expect_invalid("linear(10) logsoftmax(dim=1)", "spec 1:12: ",
+                   "logsoftmax: gradus models output logits");
+    expect_invalid("residual(linear(10) softmax)", "spec 1:21: ", "so leave it out");
+    expect_invalid("linear(10) softmaxx", "spec 1:12: ", "unknown layer 'softmaxx'");
 }

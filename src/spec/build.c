@@ -240,8 +240,19 @@ static const layer_kind layer_kinds[] = {
 };
 #define NKINDS (sizeof layer_kinds / sizeof layer_kinds[0])
 
+/* softmax is left out on purpose: models output logits, the cross-entropy loss applies
+ * log-softmax itself and gradus predict --probs prints probabilities. The names users
+ * reach for get that answer instead of "unknown layer". */
+#define SOFTMAX_NAMES "softmax|log_softmax|logsoftmax"
+
 static gd_status unknown_layer(builder *b, const gd_spec_token *name)
 {
+    if (gd_spec_word_index(SOFTMAX_NAMES, name->text, name->len) >= 0)
+        return gd_spec_fail(b->msg, GD_ERR_INVALID_ARGUMENT, name,
+                            "%.*s: gradus models output logits; the loss applies softmax itself "
+                            "(as PyTorch's CrossEntropyLoss), so leave it out; gradus predict "
+                            "--probs prints probabilities",
+                            name->len, name->text);
     char hint[64];
     gd_spec_suggestion s;
     gd_spec_suggest_start(&s, name->text, name->len);
