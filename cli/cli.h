@@ -14,7 +14,8 @@ enum {
     EXIT_USAGE = 2,       /* unknown flag, bad flag value, missing argument */
     EXIT_BAD_DATA = 3,    /* an input file is malformed (wrong magic, truncated, ragged CSV) */
     EXIT_DIVERGED = 4,    /* the loss became NaN or infinite */
-    EXIT_CHECK_FAILED = 5 /* gradus check: a check failed */
+    EXIT_CHECK_FAILED = 5, /* gradus check: a check failed */
+    EXIT_INTERRUPTED = 130 /* gradus train: stopped by Ctrl-C (SIGINT), as a shell reports it */
 };
 
 int cmd_train(int argc, char **argv);

@@ -9,6 +9,7 @@
 
 #include <ctype.h>
 #include <math.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,37 @@ typedef struct trainer {
     double *step_loss;   /* with --monitor: this process's per-step losses, for the sparkline */
     size_t steps, step_cap;
 } trainer;
+
+/* ---------------------------------------------------------------- Ctrl-C */
+
+/* Set by SIGINT; the observer below turns it into gd_run_stop after the step in progress,
+ * so that the run ends with its last checkpoint (written at each epoch's end) intact. */
+static volatile sig_atomic_t interrupted;
+
+static void on_sigint(int sig)
+{
+    (void)sig;
+    interrupted = 1;
+}
+
+static void stop_if_interrupted(void *ctx, gd_run *run, const gd_step_info *step)
+{
+    (void)ctx;
+    (void)step;
+    if (interrupted)
+        gd_run_stop(run);
+}
+
+/* A second Ctrl-C is the default one (SA_RESETHAND): it ends the process at once. */
+static void catch_sigint(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_sigint;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESETHAND;
+    sigaction(SIGINT, &sa, NULL);
+}
 
 /* ------------------------------------------------------------ the display */
 
@@ -202,12 +234,32 @@ static void print_loss_line(const trainer *t, const gd_run_result *r)
     print_sparkline(v, n, "per epoch");
 }
 
+/* The advice is one that can be followed: with no checkpoint yet there is nothing to
+ * resume, and a resume takes a new --lr (kept over config.json's). */
 static int diverged(const trainer *t, const gd_run_result *r)
 {
+    char path[4096];
+    run_path(path, sizeof path, t->dir, "checkpoint.safetensors");
+    double lr = t->cfg.s.lr;
+    if (access(path, F_OK) != 0)
+        return fail(EXIT_DIVERGED, "train",
+                    "the loss became NaN or infinite at epoch %lld, step %lld (--lr %g); "
+                    "no checkpoint yet: start again with a lower --lr (say --lr %g)",
+                    (long long)r->diverged_epoch, (long long)r->diverged_step, lr, lr / 10);
     return fail(EXIT_DIVERGED, "train",
-                "the loss became NaN or infinite at epoch %lld, step %lld; try a lower learning rate "
-                "(--lr %g now); the last good checkpoint is %s/checkpoint.safetensors",
-                (long long)r->diverged_epoch, (long long)r->diverged_step, t->cfg.s.lr, t->dir);
+                "the loss became NaN or infinite at epoch %lld, step %lld (--lr %g); the last good "
+                "checkpoint is %s; to go on with a lower learning rate, resume with "
+                "gradus train --resume %s --lr %g",
+                (long long)r->diverged_epoch, (long long)r->diverged_step, lr, path, t->dir,
+                lr / 10);
+}
+
+/* Ctrl-C stopped the run after a step: the epoch in progress is not counted. */
+static int interrupted_run(const trainer *t, const gd_run_result *r)
+{
+    fflush(stdout);
+    return fail(EXIT_INTERRUPTED, "train", "interrupted at epoch %lld; the epoch in progress is "
+                "lost; resume with gradus train --resume %s", (long long)r->epochs + 1, t->dir);
 }
 
 /* The monitor's early stop, the lecture's "loss more than 3x the original: quit early", is
@@ -263,6 +315,8 @@ static int train_all(trainer *t)
     say_monitor_failure(t);
     if (t->monitor && gd_monitor_stopped(t->monitor, NULL))
         return monitor_stopped(t, &r); /* the test of the best model, if any, is moot */
+    if (interrupted && r.stop == GD_STOP_REQUESTED)
+        return interrupted_run(t, &r); /* so is the test, which may have no model to load */
     if (st == GD_ERR_NUMERIC && r.stop == GD_STOP_DIVERGED)
         return diverged(t, &r);
     if (st != GD_OK)
@@ -298,6 +352,24 @@ static int start_monitor(trainer *t)
     return EXIT_OK;
 }
 
+/* A resume with a new --lr (after a divergence, say): config.json, which the library
+ * writes for fresh runs only, is rewritten to say the rate the run goes on with. */
+static int save_new_lr(const trainer *t)
+{
+    const train_config *c = &t->cfg;
+    if (!c->lr_given || c->s.lr == c->saved_lr)
+        return EXIT_OK;
+    printf("resuming with --lr %g (was %g)\n", c->s.lr, c->saved_lr);
+    char *json = NULL, path[4096];
+    gd_error err;
+    gd_status st = gd_settings_to_json(&c->s, &json, &err);
+    if (st == GD_OK)
+        st = gd_write_file_atomic(run_path(path, sizeof path, t->dir, "config.json"), json,
+                                  strlen(json), &err);
+    free(json);
+    return st == GD_OK ? EXIT_OK : fail_status("train", st, err.message);
+}
+
 static int start_run(trainer *t, bool resume)
 {
     gd_run_options opt = {.dir = t->dir, .resume = resume};
@@ -305,10 +377,17 @@ static int start_run(trainer *t, bool resume)
     gd_status st = gd_run_create(&t->run, &t->cfg.s, &opt, &err);
     if (st != GD_OK)
         return fail_status("train", st, err.message);
+    printf("run folder: %s\n", t->dir);
+    int rc = resume ? save_new_lr(t) : EXIT_OK;
+    if (rc != EXIT_OK)
+        return rc;
     t->bar.epochs = t->cfg.s.epochs;
     gd_observer display = {.ctx = &t->bar, .after_step = show_batch, .epoch_end = show_epoch};
-    if (gd_run_add_observer(t->run, &display) != GD_OK)
+    gd_observer ctrl_c = {.after_step = stop_if_interrupted};
+    if (gd_run_add_observer(t->run, &display) != GD_OK ||
+        gd_run_add_observer(t->run, &ctrl_c) != GD_OK)
         return EXIT_FAILURE_RUN;
+    catch_sigint();
     return t->cfg.monitor ? start_monitor(t) : EXIT_OK;
 }
 

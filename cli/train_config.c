@@ -154,6 +154,7 @@ static int apply_setting(train_config *c, const gd_setting_info *d, const char *
         return set_setting(c, d->key, "true");
     c->threads_given |= strcmp(d->key, "threads") == 0;
     c->epochs_given |= strcmp(d->key, "epochs") == 0;
+    c->lr_given |= strcmp(d->key, "lr") == 0;
     if (strcmp(d->key, "model") != 0 || v[0] != '@')
         return set_setting(c, d->key, v);
     char *text = read_text(v + 1, "--model");
@@ -236,6 +237,7 @@ int train_config_load(train_config *c, const char *run_dir)
         return EXIT_USAGE;
     int64_t epochs = c->s.epochs;
     int threads = c->s.threads;
+    double lr = c->s.lr;
     gd_error err;
     gd_status st = gd_settings_from_json(&c->s, text, &err);
     free(text);
@@ -243,6 +245,8 @@ int train_config_load(train_config *c, const char *run_dir)
         return fail(EXIT_BAD_DATA, "train", "%s: not a valid gradus config: %s", path, err.message);
     c->s.epochs = c->epochs_given ? epochs : c->s.epochs;
     c->s.threads = c->threads_given ? threads : c->s.threads;
+    c->saved_lr = c->s.lr;
+    c->s.lr = c->lr_given ? lr : c->s.lr;
     return EXIT_OK;
 }
 

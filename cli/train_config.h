@@ -11,13 +11,14 @@ typedef struct train_config {
     char *out;    /* --out RUN_DIR */
     char *resume; /* --resume RUN_DIR */
     int64_t monitor; /* --monitor[=STEPS]: the interval, 0 when off */
-    bool threads_given, epochs_given; /* kept over config.json on --resume */
+    bool threads_given, epochs_given, lr_given; /* kept over config.json on --resume */
+    double saved_lr; /* on --resume: config.json's lr, before a given --lr replaced it */
 } train_config;
 
 /* Parses argv into cfg (defaults first). Returns EXIT_OK, EXIT_USAGE, or -1 after --help. */
 int train_config_parse(train_config *cfg, int argc, char **argv);
 /* Replaces cfg's settings with those saved in RUN_DIR/config.json (for --resume); the
- * thread count and epochs given on the command line, if any, are kept. */
+ * thread count, epochs and lr given on the command line, if any, are kept. */
 int train_config_load(train_config *cfg, const char *run_dir);
 void train_config_free(train_config *cfg);
 

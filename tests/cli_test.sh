@@ -410,6 +410,40 @@ expect "eval of a PyTorch .pt file exits 3" 3 "$GRADUS" eval --model "$WORK/mode
 contains "the message says it is no safetensors file" "$WORK/err" "not a safetensors file"
 contains "the message says how to convert it" "$WORK/err" "safetensors.torch.save_file"
 
+# ---------------------------------------------------------------- divergence advice, --lr on resume, Ctrl-C
+expect "a run diverging in epoch 1 exits 4" 4 "$GRADUS" train --model "$SMALL_MLP" --limit 3000 --val-size 500 \
+    --epochs 2 --optim sgd --momentum 0 --lr 1e4 --threads 2 --out "$WORK/nan1"
+contains "with no checkpoint yet it says to start again" "$WORK/err" "no checkpoint yet: start again with a lower --lr"
+grep -q "checkpoint.safetensors" "$WORK/err" && bad "it names no checkpoint that does not exist" \
+    || ok "it names no checkpoint that does not exist"
+expect "a run diverging in epoch 2 exits 4" 4 "$GRADUS" train --model "$SMALL_MLP" --limit 3000 --val-size 500 \
+    --epochs 2 --optim sgd --momentum 0 --lr 0.05 --schedule step:1:1000000 --threads 2 --out "$WORK/nan2"
+contains "the advice is a resume with a lower --lr" "$WORK/err" "resume with gradus train --resume $WORK/nan2 --lr 0.005"
+expect "the resume with a new --lr completes" 0 "$GRADUS" train --resume "$WORK/nan2" --lr 1e-9
+contains "it says the rate it resumes with" "$WORK/out" "^resuming with --lr 1e-09 (was 0.05)"
+grep -q '"lr":[[:space:]]*1e-09' "$WORK/nan2/config.json" && ok "config.json holds the new lr" \
+    || bad "config.json holds the new lr"
+"$GRADUS" train --model "$SMALL_MLP" --limit 1000 --val-size 100 --epochs 1 --threads 2 --out "$WORK/relr" >/dev/null 2>&1
+expect "--resume --lr on a finished epoch goes on" 0 "$GRADUS" train --resume "$WORK/relr" --epochs 2 --lr 0.0005
+contains "the run folder is printed" "$WORK/out" "^run folder: $WORK/relr\$"
+contains "the new rate is printed with the old" "$WORK/out" "^resuming with --lr 0.0005 (was 0.001)"
+grep -q '"lr":[[:space:]]*0.0005' "$WORK/relr/config.json" && ok "config.json holds the resumed lr" \
+    || bad "config.json holds the resumed lr"
+"$GRADUS" train --model "$SMALL_MLP" --limit 20000 --val-size 1000 --epochs 200 --batch-size 10 --threads 2 \
+    --out "$WORK/ctrlc" >"$WORK/ctrlc.out" 2>"$WORK/ctrlc.err" &
+ctrlc_pid=$!
+i=0
+while [ ! -e "$WORK/ctrlc/checkpoint.safetensors" ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+kill -INT "$ctrlc_pid"
+wait "$ctrlc_pid"
+ctrlc_rc=$?
+[ "$ctrlc_rc" -eq 130 ] && ok "Ctrl-C exits 130" || bad "Ctrl-C exits 130 (exit $ctrlc_rc)"
+contains "the run folder is printed at the start" "$WORK/ctrlc.out" "^run folder: $WORK/ctrlc\$"
+contains "Ctrl-C says what is lost and how to resume" "$WORK/ctrlc.err" \
+    "interrupted at epoch [0-9]*; the epoch in progress is lost; resume with gradus train --resume $WORK/ctrlc\$"
+expect "the interrupted run resumes to its end" 0 "$GRADUS" train --resume "$WORK/ctrlc" --epochs 2
+contains "the resumed run tests its model" "$WORK/out" "^test accuracy"
+
 # ---------------------------------------------------------------- report (tests/report_test.sh)
 # Its own script (it needs a browser, and skips those checks, saying so, without one); each
 # of its results counts here.
