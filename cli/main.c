@@ -17,6 +17,7 @@ static const command commands[] = {
     {"predict", cmd_predict, "classify inputs with a saved model, as CSV"},
     {"check", cmd_check, "sanity checks of a model and its data before training"},
     {"report", cmd_report, "an HTML page of a run's curves, monitor, confusion matrix, checks"},
+    {"summary", cmd_summary, "a model's layers, output shapes, parameters and memory"},
 };
 
 static void usage(FILE *out)

@@ -444,6 +444,36 @@ contains "Ctrl-C says what is lost and how to resume" "$WORK/ctrlc.err" \
 expect "the interrupted run resumes to its end" 0 "$GRADUS" train --resume "$WORK/ctrlc" --epochs 2
 contains "the resumed run tests its model" "$WORK/out" "^test accuracy"
 
+# ---------------------------------------------------------------- summary
+# gradus summary: a spec's or a model file's layers and totals, as Keras's model.summary().
+params_of() { sed -n 's/^Total parameters: \([0-9,]*\).*/\1/p' "$1" | tr -d ,; }
+trained=$(sed -n 's/.*"parameters":[[:space:]]*\([0-9]*\).*/\1/p' "$WORK/run/summary.json")
+expect "summary of the trained spec exits 0" 0 "$GRADUS" summary "$SMALL_MLP"
+[ -n "$trained" ] && [ "$(params_of "$WORK/out")" = "$trained" ] \
+    && ok "summary's total parameters equal train's summary.json ($trained)" \
+    || bad "summary's total parameters $(params_of "$WORK/out") differ from summary.json's $trained"
+awk 'length > 80 { exit 1 }' "$WORK/out" && ok "summary fits 80 columns" || bad "summary fits 80 columns"
+contains "summary lists the batch norm layer" "$WORK/out" "^1  *batchnorm1d  *64  *128$"
+expect "summary of a model file exits 0" 0 "$GRADUS" summary "$WORK/run/model.safetensors"
+[ "$(params_of "$WORK/out")" = "$trained" ] && ok "the model file's total parameters equal summary.json's" \
+    || bad "the model file's total parameters $(params_of "$WORK/out") differ from $trained"
+expect "summary of the default model exits 0" 0 "$GRADUS" summary
+awk 'length > 80 { exit 1 }' "$WORK/out" && ok "the default model's summary fits 80 columns" \
+    || bad "the default model's summary fits 80 columns"
+expect "summary of a convolution with --input 1x28x28" 0 "$GRADUS" summary "conv2d(8, 3, padding=1) relu flatten linear(10)" --input 1x28x28 --batch-size 32
+contains "the convolution's output shape is per sample" "$WORK/out" "^0  *conv2d  *8x28x28  *80$"
+contains "the activations are for the batch asked" "$WORK/out" "activations, batch 32"
+expect "summary of a bad spec exits 2" 2 "$GRADUS" summary "linear(64) reluu"
+contains "the bad spec's message names the position" "$WORK/err" "1:12"
+expect "summary with a bad --input exits 2" 2 "$GRADUS" summary --input 28x
+expect "summary with a bad --batch-size exits 2" 2 "$GRADUS" summary --batch-size 0
+printf "junk" >"$WORK/junk.safetensors"
+expect "summary of a malformed model file exits 3" 3 "$GRADUS" summary "$WORK/junk.safetensors"
+expect "summary of a missing model file exits 3" 3 "$GRADUS" summary "$WORK/none.safetensors"
+expect "summary --help exits 0" 0 "$GRADUS" summary --help
+contains "summary --help says the default input is Fashion-MNIST's" "$WORK/out" "784: Fashion-MNIST"
+awk 'length > 80 { exit 1 }' "$WORK/out" && ok "summary --help fits 80 columns" || bad "summary --help fits 80 columns"
+
 # ---------------------------------------------------------------- report (tests/report_test.sh)
 # Its own script (it needs a browser, and skips those checks, saying so, without one); each
 # of its results counts here.
