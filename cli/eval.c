@@ -96,8 +96,9 @@ int cmd_eval(int argc, char **argv)
     /* The data first: a model file PyTorch wrote may record no input shape, and then the
      * samples' shape is the model's (gd_model_load_as). */
     int rc = EXIT_OK;
-    if ((st = gd_data_load(src.name, src.label_column, src.csv_header, train ? &ds : NULL,
-                           train ? NULL : &ds, &err)) != GD_OK)
+    gd_data_options data_opt = {src.label_column, src.csv_header, NULL};
+    if ((st = gd_data_load(src.name, &data_opt, train ? &ds : NULL, train ? NULL : &ds, &err)) !=
+        GD_OK)
         rc = fail_status("eval", st, err.message);
     if (rc == EXIT_OK)
         rc = load_model_for("eval", model_path, ds, &m, &pre);

@@ -70,6 +70,10 @@ static void print_setting(FILE *out, const gd_setting_info *d)
         col++;
     }
     col = print_wrapped(out, d->help, col);
+    if (!*d->fallback) { /* no default to show ("": none) */
+        fputc('\n', out);
+        return;
+    }
     int len = (int)strlen(d->fallback) + 2;
     if (col + 1 + len > WIDTH) { /* the default on a line of its own */
         fputc('\n', out);

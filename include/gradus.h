@@ -584,6 +584,7 @@ typedef struct gd_settings {
     char *data;            /* "fashion-mnist", a folder of IDX files, or "csv:TRAIN,TEST" */
     int label_column;      /* CSV: 0-based column of the label */
     bool csv_header;       /* CSV: the first row is a header */
+    char *csv_shape;       /* CSV: the samples' shape, "1x28x28" ("": flat) */
     int64_t limit;         /* the first N training examples (0: all) */
     int64_t val_size;      /* validation examples split off the training set (0: none) */
     char *preprocess;      /* none, center, center-channel, standardize, pca:K, whiten[:K], zca */
@@ -593,6 +594,7 @@ typedef struct gd_settings {
     double random_erasing;
     /* model */
     char *model;           /* the spec text */
+    char *init_from;       /* a model file whose tensors start the run ("": none) */
     /* optimisation */
     char *optim;           /* sgd, adam, adamw, rmsprop, adagrad */
     double lr, momentum, weight_decay;
@@ -651,7 +653,12 @@ GD_API gd_status gd_settings_from_json(gd_settings *s, const char *json, gd_erro
 /* The training and test sets a source names: "fashion-mnist" (Debian's
  * dataset-fashion-mnist), a folder with the four IDX files, or "csv:TRAIN[,TEST]". Either
  * output may be NULL when not wanted. */
-GD_API gd_status gd_data_load(const char *source, int label_column, bool csv_header,
+typedef struct gd_data_options {
+    int label_column;      /* CSV: 0-based column of the label */
+    bool csv_header;       /* CSV: the first row is a header */
+    const char *csv_shape; /* CSV: the samples' shape, "1x28x28" (NULL or "": flat) */
+} gd_data_options;
+GD_API gd_status gd_data_load(const char *source, const gd_data_options *opt,
                               gd_dataset **train, gd_dataset **test, gd_error *err);
 
 /* Evaluation of a model on a data set (already preprocessed) in evaluation mode, in

@@ -474,20 +474,25 @@ expect "summary --help exits 0" 0 "$GRADUS" summary --help
 contains "summary --help says the default input is Fashion-MNIST's" "$WORK/out" "784: Fashion-MNIST"
 awk 'length > 80 { exit 1 }' "$WORK/out" && ok "summary --help fits 80 columns" || bad "summary --help fits 80 columns"
 
-# ---------------------------------------------------------------- report (tests/report_test.sh)
-# Its own script (it needs a browser, and skips those checks, saying so, without one); each
-# of its results counts here.
-"$(dirname "$0")/report_test.sh" "$GRADUS" >"$WORK/report.log" 2>&1
-report_rc=$?
-while IFS= read -r line; do
-    case $line in
-    "ok "*) passed=$((passed + 1)); echo "$line" ;;
-    "FAILED "*) failed=$((failed + 1)); echo "$line" ;;
-    [0-9]*" passed, "*) ;;
-    *) echo "$line" ;;
-    esac
-done <"$WORK/report.log"
-[ "$report_rc" -eq 0 ] || grep -q '^FAILED' "$WORK/report.log" || bad "tests/report_test.sh exited $report_rc"
+# ---------------------------------------------------------------- the other suites
+# Each command with many tests has its own script, tests/NAME_test.sh GRADUS, printing
+# "ok"/"FAILED" lines and "N passed, N failed" (report_test.sh needs a browser, and skips
+# those checks, saying so, without one); each of their results counts here.
+for suite in "$(dirname "$0")"/*_test.sh; do
+    [ "$(basename "$suite")" = cli_test.sh ] && continue
+    log="$WORK/$(basename "$suite" .sh).log"
+    "$suite" "$GRADUS" >"$log" 2>&1
+    suite_rc=$?
+    while IFS= read -r line; do
+        case $line in
+        "ok "*) passed=$((passed + 1)); echo "$line" ;;
+        "FAILED "*) failed=$((failed + 1)); echo "$line" ;;
+        [0-9]*" passed, "*) ;;
+        *) echo "$line" ;;
+        esac
+    done <"$log"
+    [ "$suite_rc" -eq 0 ] || grep -q '^FAILED' "$log" || bad "$(basename "$suite") exited $suite_rc"
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -72,7 +72,9 @@ Test(train, every_table_row_has_key_flag_group_help_and_fallback)
         const gd_setting_info *info = gd_setting_at(i);
         cr_assert_not_null(info);
         cr_expect(info->key && *info->key && info->flag && *info->flag, "row %zu", i);
-        cr_expect(info->help && *info->help && info->fallback && *info->fallback, "%s", info->key);
+        /* Only a text may default to "" (nothing: no --init-from, flat CSV rows). */
+        cr_expect(info->help && *info->help && info->fallback &&
+                      (*info->fallback || info->type == GD_SETTING_TEXT), "%s", info->key);
         cr_expect((info->metavar == NULL) == (info->type == GD_SETTING_SWITCH), "%s", info->key);
         bool known = false;
         for (size_t g = 0; g < 4; g++)
@@ -144,6 +146,7 @@ Test(train, set_refuses_values_out_of_range)
  * without being it, which cJSON's own printer writes as 0.3. */
 static const char *const all_changed[][2] = {
     {"data", "csv:a.csv,b.csv"}, {"label_column", "3"}, {"csv_header", "true"},
+    {"csv_shape", "1x2x2"}, {"init_from", "old/model.safetensors"},
     {"limit", "9007199254740991"}, {"val_size", "7"}, {"preprocess", "pca:3"},
     {"preprocess_eps", "0.1"}, {"crop_padding", "2"}, {"hflip", "true"},
     {"random_erasing", "0.3"}, {"model", "linear(4) relu linear(2)"}, {"optim", "sgd"},
@@ -176,6 +179,8 @@ Test(train, json_round_trips_every_setting_exactly)
     cr_expect_str_eq(back.data, s.data);
     cr_expect_eq(back.label_column, 3);
     cr_expect_eq(back.csv_header, true);
+    cr_expect_str_eq(back.csv_shape, "1x2x2");
+    cr_expect_str_eq(back.init_from, "old/model.safetensors");
     cr_expect_eq(back.limit, INT64_C(9007199254740991));
     cr_expect_eq(back.val_size, 7);
     cr_expect_str_eq(back.preprocess, "pca:3");

@@ -30,9 +30,11 @@ static gd_status load_csv_pair(const char *source, int label_column, bool header
     return st;
 }
 
-gd_status gd_data_load(const char *source, int label_column, bool csv_header,
-                       gd_dataset **train, gd_dataset **test, gd_error *err)
+gd_status gd_data_load(const char *source, const gd_data_options *opt, gd_dataset **train,
+                       gd_dataset **test, gd_error *err)
 {
+    static const gd_data_options flat_csv = {0};
+    opt = opt ? opt : &flat_csv;
     gd_error scratch;
     err = err ? err : &scratch;
     if (train)
@@ -42,8 +44,10 @@ gd_status gd_data_load(const char *source, int label_column, bool csv_header,
     if (!source)
         return gd_fail(err->message, GD_ERR_INVALID_ARGUMENT, "--data: no source");
     gd_status st = GD_OK;
+    if (opt->csv_shape && *opt->csv_shape) /* issue 9 item 19: replaced by its reader */
+        return gd_fail(err->message, GD_ERR_INVALID_ARGUMENT, "--csv-shape: not supported yet");
     if (strncmp(source, "csv:", 4) == 0) {
-        st = load_csv_pair(source, label_column, csv_header, train, test, err);
+        st = load_csv_pair(source, opt->label_column, opt->csv_header, train, test, err);
     } else {
         const char *dir = strcmp(source, "fashion-mnist") == 0 ? FASHION_MNIST_DIR : source;
         struct stat sb;

@@ -25,7 +25,8 @@ static gd_status prepare_data(gd_run *run)
     const gd_settings *s = &run->settings;
     gd_dataset *all = NULL;
     gd_error err;
-    gd_status st = gd_data_load(s->data, s->label_column, s->csv_header, &all, &run->test, &err);
+    gd_data_options opt = {s->label_column, s->csv_header, s->csv_shape};
+    gd_status st = gd_data_load(s->data, &opt, &all, &run->test, &err);
     if (st == GD_OK && s->limit > 0) {
         gd_dataset *head = NULL;
         st = gd_dataset_head(all, s->limit, &head, &err);
@@ -331,6 +332,8 @@ static gd_status setup(gd_run *run, bool resume)
         st = preprocess_data(run);
     if (!st && !checkpoint)
         st = build_model(run);
+    if (!st && !checkpoint && run->settings.init_from[0])
+        st = gd_run_init_from(run);
     if (st)
         return st;
     if ((st = check_model_fits(run)))

@@ -69,6 +69,8 @@ void gd_run_release_training(gd_run *run);
 
 /* run_files.c: the run folder's files. */
 gd_status gd_run_write_config(gd_run *run);
+/* --init-from: the freshly built model's tensors from a model file, matched by name. */
+gd_status gd_run_init_from(gd_run *run);
 gd_status gd_run_save_best(gd_run *run);
 gd_status gd_run_save_checkpoint(gd_run *run);
 /* Restores the optimiser's state, the run state and the history from the checkpoint. */
