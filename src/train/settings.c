@@ -46,7 +46,8 @@ typedef struct setting {
 static const setting table[] = {
     {{"data", "data", "SOURCE", "data",
       "fashion-mnist (Debian's dataset-fashion-mnist), a folder with the four IDX files, "
-      "or csv:TRAIN,TEST", "fashion-mnist", GD_SETTING_TEXT}, AT(data), NO_RANGE},
+      "csv:TRAIN,TEST, or cifar10:DIR (CIFAR-10's binary batches)", "fashion-mnist",
+      GD_SETTING_TEXT}, AT(data), NO_RANGE},
     {{"label_column", "label-column", "N", "data", "CSV: 0-based column of the label", "0",
       GD_SETTING_INT}, AT(label_column), CLOSED(0, INT_MAX)},
     {{"csv_header", "csv-header", NULL, "data", "CSV: the first row is a header", "off",
