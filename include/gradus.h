@@ -423,6 +423,11 @@ GD_API gd_status gd_dataset_read_csv(gd_dataset **out, const char *path, int lab
  * samples are 3 x 32 x 32 scaled to [0, 1]. */
 GD_API gd_status gd_dataset_read_cifar10(gd_dataset **out, const char *const *paths,
                                          int npaths, gd_error *err);
+/* A folder of CIFAR-10's binary version: data_batch_1.bin to data_batch_5.bin (train) or
+ * test_batch.bin, in dir or in dir/cifar-10-batches-bin as the archive unpacks. A missing
+ * file is GD_ERR_IO, naming it and what the folder must hold. */
+GD_API gd_status gd_dataset_read_cifar10_dir(gd_dataset **out, const char *dir, bool train,
+                                             gd_error *err);
 /* A data set over copies of caller arrays (labels may be NULL: all 0). */
 GD_API gd_status gd_dataset_create(gd_dataset **out, int64_t n, int ndim,
                                    const int64_t *sample_dims, const float *features,
@@ -445,6 +450,16 @@ GD_API gd_status gd_dataset_head(const gd_dataset *ds, int64_t n, gd_dataset **o
  * seed; *train gets the rest in their original order. */
 GD_API gd_status gd_dataset_split(const gd_dataset *ds, int64_t val_size, uint64_t seed,
                                   gd_dataset **train, gd_dataset **val, gd_error *err);
+/* A sample shape from text: 1 to GD_MAX_DIMS - 1 positive whole numbers joined by x
+ * ("1x28x28", "784"), digits only, the product within a 64-bit size; anything else is
+ * GD_ERR_INVALID_ARGUMENT with a message that does not repeat the text (the caller names
+ * it, and its flag). */
+GD_API gd_status gd_parse_shape(const char *text, int *ndim, int64_t dims[GD_MAX_DIMS - 1],
+                                gd_error *err);
+/* Views every sample of ds with another shape of the same size (784 values as 1x28x28):
+ * the values stay as they are. GD_ERR_SHAPE, naming both sizes, when the sizes differ. */
+GD_API gd_status gd_dataset_reshape(gd_dataset *ds, int ndim, const int64_t *dims,
+                                    gd_error *err);
 
 /* Mini-batches over a data set. Epoch e visits the samples in a permutation drawn from
  * (seed, e) alone, so a resumed run sees exactly the batches it would have seen. The
@@ -651,8 +666,11 @@ GD_API gd_status gd_settings_to_json(const gd_settings *s, char **json, gd_error
 GD_API gd_status gd_settings_from_json(gd_settings *s, const char *json, gd_error *err);
 
 /* The training and test sets a source names: "fashion-mnist" (Debian's
- * dataset-fashion-mnist), a folder with the four IDX files, or "csv:TRAIN[,TEST]". Either
- * output may be NULL when not wanted. */
+ * dataset-fashion-mnist), a folder with the four IDX files, "csv:TRAIN[,TEST]", or
+ * "cifar10:DIR" (gd_dataset_read_cifar10_dir). Either output may be NULL when not wanted.
+ * csv_shape gives CSV samples the shape CxHxW, or HxW for 1xHxW (a grey image); its
+ * product must be the features a row holds. Messages name the flags (--data,
+ * --csv-shape). */
 typedef struct gd_data_options {
     int label_column;      /* CSV: 0-based column of the label */
     bool csv_header;       /* CSV: the first row is a header */

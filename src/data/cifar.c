@@ -109,3 +109,56 @@ gd_status gd_dataset_read_cifar10(gd_dataset **out, const char *const *paths, in
     free(counts);
     return st;
 }
+
+/* The folder that holds the batches: dir itself, or the cifar-10-batches-bin folder that
+ * the archive (cifar-10-binary.tar.gz) unpacks into it. */
+static bool holds_batches(const char *dir)
+{
+    char path[4096];
+    struct stat sb;
+    return snprintf(path, sizeof path, "%s/test_batch.bin", dir) < (int)sizeof path &&
+           stat(path, &sb) == 0;
+}
+
+#define CIFAR_DIR_FILES \
+    "data_batch_1.bin to data_batch_5.bin and test_batch.bin (CIFAR-10's binary version)"
+
+/* paths[i] = base/names[i]; each must exist, else the message names it. */
+static gd_status batch_paths(const char *base, bool train, char *paths[5], int *n, char *msg)
+{
+    *n = train ? 5 : 1;
+    for (int i = 0; i < *n; i++) {
+        char name[32];
+        snprintf(name, sizeof name, train ? "data_batch_%d.bin" : "test_batch.bin", i + 1);
+        size_t len = strlen(base) + sizeof name + 2;
+        if (!(paths[i] = malloc(len)))
+            return gd_fail(msg, GD_ERR_NO_MEMORY, "read_cifar10_dir: out of memory");
+        snprintf(paths[i], len, "%s/%s", base, name);
+        struct stat sb;
+        if (stat(paths[i], &sb) != 0)
+            return gd_fail(msg, GD_ERR_IO, "%.80s: %s; the folder must hold " CIFAR_DIR_FILES,
+                           paths[i], strerror(errno));
+    }
+    return GD_OK;
+}
+
+gd_status gd_dataset_read_cifar10_dir(gd_dataset **out, const char *dir, bool train,
+                                      gd_error *err)
+{
+    char scratch[GD_MSG_MAX], *msg = GD_ERR_BUF(err, scratch);
+    if (!out || !dir)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "read_cifar10_dir: NULL argument");
+    *out = NULL;
+    char nested[4096];
+    bool fits = snprintf(nested, sizeof nested, "%s/cifar-10-batches-bin", dir) <
+                (int)sizeof nested;
+    const char *base = fits && !holds_batches(dir) && holds_batches(nested) ? nested : dir;
+    char *paths[5] = {0};
+    int n = 0;
+    gd_status st = batch_paths(base, train, paths, &n, msg);
+    if (!st)
+        st = gd_dataset_read_cifar10(out, (const char *const *)paths, n, err);
+    for (int i = 0; i < 5; i++)
+        free(paths[i]);
+    return st;
+}

@@ -304,3 +304,70 @@ gd_status gd_dataset_split(const gd_dataset *ds, int64_t val_size, uint64_t seed
     }
     return st;
 }
+
+/* Digits only: strtoll would also take spaces, a sign and "0x1f", which a shape never
+ * means. Moves *p past the digits; 0 for none, -1 beyond INT64_MAX, else 1. */
+static int parse_dim(const char **p, int64_t *v)
+{
+    const char *s = *p;
+    bool overflow = false;
+    for (*v = 0; *s >= '0' && *s <= '9'; s++) {
+        int d = *s - '0';
+        overflow = overflow || *v > (INT64_MAX - d) / 10;
+        *v = overflow ? INT64_MAX : *v * 10 + d;
+    }
+    int got = s == *p ? 0 : overflow ? -1 : 1;
+    *p = s;
+    return got;
+}
+
+#define SHAPE_SYNTAX "expected positive whole numbers joined by x, e.g. 1x28x28"
+
+gd_status gd_parse_shape(const char *text, int *ndim, int64_t dims[GD_MAX_DIMS - 1],
+                         gd_error *err)
+{
+    char scratch[GD_MSG_MAX], *msg = GD_ERR_BUF(err, scratch);
+    if (!text || !ndim || !dims)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "shape: NULL argument");
+    *ndim = 0;
+    const char *p = text;
+    int64_t size = 1;
+    for (;;) {
+        int64_t v;
+        int got = parse_dim(&p, &v);
+        if (got == 0 || (got == 1 && v == 0))
+            return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, SHAPE_SYNTAX);
+        if (got < 0 || !gd_mul_within(size, v, MAX_FLOATS, &size))
+            return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
+                           "more values a sample than fit in a 64-bit size");
+        if (*ndim == GD_MAX_DIMS - 1)
+            return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "at most %d dimensions",
+                           GD_MAX_DIMS - 1);
+        dims[(*ndim)++] = v;
+        if (*p == '\0')
+            return GD_OK;
+        if (*p++ != 'x')
+            return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, SHAPE_SYNTAX);
+    }
+}
+gd_status gd_dataset_reshape(gd_dataset *ds, int ndim, const int64_t *dims, gd_error *err)
+{
+    char scratch[GD_MSG_MAX], *msg = GD_ERR_BUF(err, scratch);
+    if (!ds || !dims)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "dataset reshape: NULL argument");
+    gd_shape s = {.ndim = ndim};
+    for (int i = 0; i < ndim && i < GD_MAX_DIMS - 1; i++)
+        s.dims[i] = dims[i];
+    int64_t size = 0, total = 0;
+    gd_status st = check_sizes(&s, ds->n, &size, &total, msg);
+    if (st)
+        return st;
+    char text[96];
+    if (size != ds->sample_size)
+        return gd_fail(msg, GD_ERR_SHAPE,
+                       "dataset reshape: %s holds %lld values, the samples have %lld",
+                       gd_shape_str(&s, text, sizeof text), (long long)size,
+                       (long long)ds->sample_size);
+    ds->shape = s; /* the values stay where they are: a sample is row-major either way */
+    return GD_OK;
+}
