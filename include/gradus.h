@@ -678,6 +678,15 @@ typedef struct gd_data_options {
 } gd_data_options;
 GD_API gd_status gd_data_load(const char *source, const gd_data_options *opt,
                               gd_dataset **train, gd_dataset **test, gd_error *err);
+/* The splits a run of settings s trains, validates and tests on, exactly as gd_run_create
+ * makes them: s->data loaded with s's CSV options, its training set cut to its first
+ * s->limit examples (0: all), then s->val_size of those split off by s->seed (*val NULL
+ * when val_size is 0); the test set whole. Any output may be NULL when not wanted (the
+ * training set is not read when train and val both are). A val_size that leaves no
+ * training examples is GD_ERR_INVALID_ARGUMENT, naming --val-size and --limit or --data.
+ * The sets are raw: the run's preprocessing is applied by the caller. */
+GD_API gd_status gd_data_splits(const gd_settings *s, gd_dataset **train, gd_dataset **val,
+                                gd_dataset **test, gd_error *err);
 
 /* Evaluation of a model on a data set (already preprocessed) in evaluation mode, in
  * batches of the model's planned size: mean cross-entropy, accuracy, and when confusion is
