@@ -284,7 +284,32 @@ typedef struct gd_layer_info {
 
 GD_API size_t gd_model_layer_count(const gd_model *m);
 GD_API gd_status gd_model_layer_at(const gd_model *m, size_t index, gd_layer_info *out);
+/* GD_ERR_NOT_FOUND for an index past the last layer or a name no layer has; the
+ * model's gd_model_error() then names what was asked and lists the layers there are. */
 GD_API gd_status gd_model_layer(const gd_model *m, const char *name, gd_layer_info *out);
+
+/* A built model in figures, as `gradus summary` prints it (Keras's model.summary()): per
+ * layer of gd_model_layer_at, its output shape per sample and its parameters (a residual
+ * block's count its layers', projection included). Failures (an unbuilt model, an index
+ * past the last layer) leave their message in gd_model_error(). */
+typedef struct gd_layer_summary {
+    const char *name, *kind; /* as gd_layer_info's */
+    int ndim;                /* the output's per-sample shape */
+    int64_t dims[GD_MAX_DIMS];
+    int64_t parameters;
+} gd_layer_summary;
+GD_API gd_status gd_model_layer_summary(const gd_model *m, size_t index, gd_layer_summary *out);
+
+/* The whole model: parameters (all trainable), buffers (batch norm's running statistics
+ * and step counts: F32 or I64 values) and the activations planned for batches of
+ * gd_model_max_batch(): the distinct buffers of every layer's input, output and their
+ * gradients, not a layer's own scratch (im2col, dropout masks) nor an optimiser's state.
+ * Training memory is twice parameter_bytes (the gradients) plus the others. */
+typedef struct gd_summary {
+    int64_t parameters, buffer_values, batch;
+    size_t parameter_bytes, buffer_bytes, activation_bytes;
+} gd_summary;
+GD_API gd_status gd_model_summary(const gd_model *m, gd_summary *out);
 
 /* ------------------------------------------------------------------ losses */
 
@@ -698,6 +723,15 @@ typedef struct gd_evaluation {
 } gd_evaluation;
 GD_API gd_status gd_evaluate(gd_model *m, gd_dataset *ds, int64_t *confusion,
                              gd_evaluation *out, gd_error *err);
+/* Predictions for every sample of ds (already preprocessed: gd_preprocess_apply_dataset),
+ * in evaluation mode, in batches of the model's planned size: classes[i] is sample i's
+ * guess (gd_argmax of its scores) and probs[i C .. i C + C - 1] the softmax of its C scores
+ * (C = the model's output width), in double, as `gradus predict --probs` prints them.
+ * Either output may be NULL; the caller sizes them for gd_dataset_size(ds) samples. A
+ * model whose output is not flat, or whose input size is not ds's, is GD_ERR_SHAPE. The
+ * model's mode is restored. */
+GD_API gd_status gd_predict(gd_model *m, gd_dataset *ds, int32_t *classes, double *probs,
+                            gd_error *err);
 /* A batch of a data set (rows x sample values) viewed with the model's per-sample input
  * shape: the same numbers, so that images feed an MLP as flat vectors. */
 GD_API gd_tensor gd_model_input_view(const gd_model *m, gd_tensor batch);

@@ -1,6 +1,7 @@
 /* Reading a model from outside: named tensors, flat buffers, layers by name. */
 #include "model.h"
 
+#include <stdio.h>
 #include <string.h>
 
 size_t gd_model_tensor_count(const gd_model *m) { return m->ntensors; }
@@ -52,22 +53,73 @@ static void describe(const gd_layer *l, gd_layer_info *out)
     out->output_grad = gd_batch_view(l->out_grad, l->batch, &l->out_shape);
 }
 
+/* The model's detail message is written through a const handle: a handle serves one
+ * thread at a time (gradus.h), and a failed lookup must not leave a stale message. */
+static char *detail(const gd_model *m) { return ((gd_model *)m)->msg; }
+
 gd_status gd_model_layer_at(const gd_model *m, size_t index, gd_layer_info *out)
 {
+    if (!m || !out)
+        return GD_ERR_INVALID_ARGUMENT;
     if (index >= m->nlayers)
-        return GD_ERR_NOT_FOUND;
+        return gd_fail(detail(m), GD_ERR_NOT_FOUND, "no layer at index %zu: the model has %zu%s",
+                       index, m->nlayers, m->built ? "" : " (it is not built yet)");
     describe(m->layers[index], out);
     return GD_OK;
 }
 
+/* Up to LISTED layer names with their kinds, "0 (linear), 1 (relu), ... and 5 more", so
+ * that a caller who guessed a name sees the ones there are. */
+#define LISTED 6
+static void list_layers(const gd_model *m, char *buf, size_t len)
+{
+    size_t at = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < m->nlayers && i < LISTED && at < len; i++)
+        at += (size_t)snprintf(buf + at, len - at, "%s%s (%s)", i ? ", " : "", m->layers[i]->name,
+                               m->layers[i]->ops->kind);
+    if (m->nlayers > LISTED && at < len)
+        snprintf(buf + at, len - at, " and %zu more", m->nlayers - LISTED);
+}
+
+/* Names are indices, as nn.Sequential's: a caller who passed a kind ("relu") is told
+ * which layer has it. */
+static const gd_layer *first_of_kind(const gd_model *m, const char *kind)
+{
+    for (size_t i = 0; i < m->nlayers; i++)
+        if (strcmp(m->layers[i]->ops->kind, kind) == 0)
+            return m->layers[i];
+    return NULL;
+}
+
+static gd_status not_found(const gd_model *m, const char *name)
+{
+    if (!m->built || m->nlayers == 0)
+        return gd_fail(detail(m), GD_ERR_NOT_FOUND, "no layer \"%.40s\": the model is not built "
+                       "yet, so it has no named layers", name);
+    char names[128];
+    list_layers(m, names, sizeof names);
+    const gd_layer *same_kind = first_of_kind(m, name);
+    if (same_kind)
+        return gd_fail(detail(m), GD_ERR_NOT_FOUND, "no layer named \"%.40s\" (layers are named "
+                       "by index, as nn.Sequential's: layer %s is a %s); layers: %s", name,
+                       same_kind->name, same_kind->ops->kind, names);
+    return gd_fail(detail(m), GD_ERR_NOT_FOUND, "no layer named \"%.40s\"; layers: %s", name,
+                   names);
+}
+
 gd_status gd_model_layer(const gd_model *m, const char *name, gd_layer_info *out)
 {
-    for (size_t i = 0; name && i < m->nlayers; i++)
+    if (!m || !out)
+        return GD_ERR_INVALID_ARGUMENT;
+    if (!name)
+        return gd_fail(detail(m), GD_ERR_INVALID_ARGUMENT, "gd_model_layer: the name is NULL");
+    for (size_t i = 0; i < m->nlayers; i++)
         if (strcmp(m->layers[i]->name, name) == 0) {
             describe(m->layers[i], out);
             return GD_OK;
         }
-    return GD_ERR_NOT_FOUND;
+    return not_found(m, name);
 }
 
 /* ------------------------------------------------------ buffers, saved and put back */
