@@ -849,6 +849,32 @@ GD_API void gd_run_result_get(const gd_run *run, gd_run_result *out);
  * outputs (*classes, may be NULL). Owned by the run; NULL and *classes 0 before a test. */
 GD_API const int64_t *gd_run_confusion(const gd_run *run, int *classes);
 
+/* What gd_model_init_from did: counts of the model's tensors, and one line that says it,
+ * "6 of 6 tensors copied" or with what did not match ("4 of 6 tensors copied; another
+ * shape: 2.weight [5, 32], file [10, 32]; not in the file: ...; unused in the file: ...",
+ * at most three names a list, then "and N more"). */
+typedef struct gd_init_report {
+    int64_t tensors;  /* the model's (parameters and buffers) */
+    int64_t copied;   /* found in the file with the same shape and dtype, and copied */
+    int64_t reshaped; /* found under the same name with another shape or dtype: kept */
+    int64_t missing;  /* not in the file: kept as initialised */
+    int64_t unused;   /* the file's tensors that no tensor of the model has the name of
+                         (preprocess.*, a checkpoint's optim.* and rng.state not counted) */
+    char text[256];
+} gd_init_report;
+/* Copies into a built model every tensor of the safetensors file at path (a model file,
+ * a checkpoint, or PyTorch's state_dict saved with safetensors) whose name the model has,
+ * with the same shape and dtype: load_state_dict(strict=False), for fine-tuning. The
+ * others keep their initial values and are counted in *report (may be NULL). Nothing
+ * matching is GD_ERR_INVALID_ARGUMENT, naming the file, with the report's line; an
+ * unreadable file GD_ERR_IO, a malformed one GD_ERR_FORMAT; on failure nothing changes. */
+GD_API gd_status gd_model_init_from(gd_model *m, const char *path, gd_init_report *report,
+                                    gd_error *err);
+/* What the run's --init-from copied, or NULL when it copied nothing: no --init-from, or a
+ * resumed run (its weights are the checkpoint's). The preprocessing is not taken from
+ * the file: it is fitted on the run's training split, as for any fresh run. */
+GD_API const gd_init_report *gd_run_init_report(const gd_run *run);
+
 /* The run's parts, owned by the run (NULL once gd_run_test has given them back). */
 GD_API gd_model *gd_run_model(gd_run *run);
 GD_API gd_optimizer *gd_run_optimizer(gd_run *run);

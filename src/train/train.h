@@ -40,6 +40,8 @@ struct gd_run {
     gd_epoch_progress progress;
     gd_epoch_metrics *history;
     int64_t history_len, history_cap;
+    gd_init_report init_report; /* what --init-from copied, when initialised_from */
+    bool initialised_from;
     gd_stop_reason stop;
     int64_t diverged_epoch, diverged_step;
     bool tested;
