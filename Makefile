@@ -65,7 +65,7 @@ STATIC := $(BUILD)/libgradus.a
 SHARED := $(BUILD)/libgradus.so
 TESTBIN := $(BUILD)/tests/gradus-tests
 
-.PHONY: all lib examples test bench install clean golden deps deps-train train test-run test-unit valgrind fuzz
+.PHONY: all lib examples test bench install install-check clean golden deps deps-train train test-run test-unit valgrind fuzz
 all: lib $(CLI) examples $(BENCHES)
 lib: $(STATIC) $(SHARED)
 examples: $(EXAMPLES)
@@ -154,6 +154,8 @@ golden:
 
 VERSION := $(shell sed -n 's/^\#define GD_VERSION_STRING "\(.*\)"/\1/p' include/gradus.h)
 install: $(STATIC) $(SHARED) $(CLI)
+	@case '$(PREFIX)' in /*) ;; *) echo "make install: PREFIX=$(PREFIX) must be an absolute path" \
+	    "(gradus.pc and the rpath it gives programs name it)" >&2; exit 2 ;; esac
 	install -d $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/bin
 	install -m 755 $(CLI) $(DESTDIR)$(PREFIX)/bin/
 	install -m 644 include/gradus.h $(DESTDIR)$(PREFIX)/include/
@@ -161,8 +163,13 @@ install: $(STATIC) $(SHARED) $(CLI)
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libgradus.so.$(VERSION)
 	ln -sf libgradus.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgradus.so.$(word 1,$(subst ., ,$(VERSION)))
 	ln -sf libgradus.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgradus.so
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' gradus.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gradus.pc
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@BLAS_LIBS@|$(OPENBLAS_LIBS)|' \
+	    gradus.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gradus.pc
+
+# Installs into a temporary prefix and builds, links (shared and static, through
+# pkg-config) and runs a program against that copy (tests/install_check.sh).
+install-check: $(STATIC) $(SHARED) $(CLI)
+	tests/install_check.sh $(BUILD)
 
 clean:
 	rm -rf build
