@@ -26,10 +26,18 @@ static void usage(FILE *out)
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(out, "  %-9s %s\n", commands[i].name, commands[i].summary);
     print_common_help(out);
-    fprintf(out, "\nexit codes: 0 success, 1 run failure (I/O, library error, a run folder that\n"
-                 "            another process is writing), 2 usage error, 3 malformed input data,\n"
-                 "            4 training diverged (NaN or infinite loss), 5 a check failed\n"
-                 "            (gradus check)\n");
+    fprintf(out, "\nexit codes:\n"
+                 "  0    success\n"
+                 "  1    a file or folder could not be read or written (missing, no\n"
+                 "       permission, disk full), a run folder another process is writing, or\n"
+                 "       another run failure\n"
+                 "  2    usage: an unknown flag, a bad value, a spec error, a model that does\n"
+                 "       not fit the data, a folder that is not what the command takes\n"
+                 "  3    an input file that is there but malformed (wrong magic, truncated,\n"
+                 "       ragged CSV) or beyond --memory-limit\n"
+                 "  4    training diverged (NaN or infinite loss; the last checkpoint stays)\n"
+                 "  5    a check failed (gradus check)\n"
+                 "  130  interrupted (Ctrl-C): train keeps what gradus train --resume needs\n");
 }
 
 /* libgomp's idle threads spin for a while after each parallel region (and OpenBLAS's

@@ -281,7 +281,7 @@ static int check_run_dir(const char *dir)
 {
     struct stat st;
     if (stat(dir, &st) != 0)
-        return fail(EXIT_USAGE, CMD, "%s: %s (give a run folder: gradus train --out DIR makes one)",
+        return fail(EXIT_FAILURE_RUN, CMD, "%s: %s (give a run folder: gradus train --out DIR makes one)",
                     dir, strerror(errno));
     if (!S_ISDIR(st.st_mode))
         return fail(EXIT_USAGE, CMD, "%s is not a folder: give a run folder (gradus train --out DIR)", dir);

@@ -110,8 +110,10 @@ int run_dir_prepare(const char *dir, bool resume, int *lock_fd, bool *created)
     *lock_fd = -1;
     if (resume) {
         struct stat st;
-        if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
-            return fail(EXIT_USAGE, "train", "--resume %s: no such run folder", dir);
+        if (stat(dir, &st) != 0)
+            return fail(EXIT_FAILURE_RUN, "train", "--resume %s: %s", dir, strerror(errno));
+        if (!S_ISDIR(st.st_mode))
+            return fail(EXIT_USAGE, "train", "--resume %s is not a folder: give a run folder", dir);
         return lock_dir(dir, lock_fd);
     }
     if (has_entries(dir))

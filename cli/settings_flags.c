@@ -3,6 +3,7 @@
  * no edit here. */
 #include "settings_flags.h"
 
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,25 +26,28 @@ bool settings_flags_is_setting(int opt)
     return opt >= SETTINGS_FLAG && (size_t)(opt - SETTINGS_FLAG) < gd_setting_count();
 }
 
-#define SPEC_MAX (1 << 20)
+#define TEXT_MAX (1 << 20)
 
-/* A spec file whole, or NULL after a message naming it. */
-static char *read_spec(const char *cmd, const char *path)
+char *settings_flags_read_text(const char *cmd, const char *what, const char *path, int *rc)
 {
     FILE *f = fopen(path, "rb");
     if (!f) {
-        fail(EXIT_USAGE, cmd, "--model: cannot open %s", path);
+        *rc = fail(EXIT_FAILURE_RUN, cmd, "%s: %s: %s", what, path, strerror(errno));
         return NULL;
     }
-    char *text = calloc(1, SPEC_MAX + 1);
-    size_t len = text ? fread(text, 1, SPEC_MAX + 1, f) : 0;
+    char *text = calloc(1, TEXT_MAX + 1);
+    size_t len = text ? fread(text, 1, TEXT_MAX + 1, f) : 0;
+    bool failed = ferror(f);
     fclose(f);
-    if (!text || len > SPEC_MAX) {
-        fail(EXIT_USAGE, cmd, "--model: %s is larger than %d bytes", path, SPEC_MAX);
+    if (!text || failed || len > TEXT_MAX) {
+        *rc = !text || failed ? fail(EXIT_FAILURE_RUN, cmd, "%s: cannot read %s", what, path)
+                              : fail(EXIT_BAD_DATA, cmd, "%s: %s is larger than %d bytes", what,
+                                     path, TEXT_MAX);
         free(text);
         return NULL;
     }
     text[len] = '\0';
+    *rc = EXIT_OK;
     return text;
 }
 
@@ -62,8 +66,10 @@ int settings_flags_apply(const char *cmd, gd_settings *s, int opt, const char *v
         return set(cmd, s, d->key, "true");
     if (strcmp(d->key, "model") != 0 || value[0] != '@')
         return set(cmd, s, d->key, value);
-    char *text = read_spec(cmd, value + 1);
-    int rc = text ? set(cmd, s, d->key, text) : EXIT_USAGE;
+    int rc;
+    char *text = settings_flags_read_text(cmd, "--model", value + 1, &rc);
+    if (text)
+        rc = set(cmd, s, d->key, text);
     free(text);
     return rc;
 }

@@ -274,7 +274,7 @@ int cmd_summary(int argc, char **argv)
     int rc = EXIT_OK;
     size_t wlen = what ? strlen(what) : 0;
     if (what && !is_file(what) && wlen > 12 && strcmp(what + wlen - 12, ".safetensors") == 0)
-        return fail(EXIT_BAD_DATA, "summary", "%s: no such model file", what);
+        return fail(EXIT_FAILURE_RUN, "summary", "%s: no such model file", what);
     if (what && is_file(what)) {
         gd_status st = gd_model_load_as(&m, NULL, what, input ? ndim : 0, input ? dims : NULL, batch,
                                         &err);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 typedef struct trainer {
@@ -94,7 +95,7 @@ static void keep_step_loss(void *ctx, gd_run *run, const gd_step_info *step)
 static void say_no_validation_rule(const trainer *t)
 {
     if (!gd_run_dataset(t->run, "val"))
-        printf("no validation split (--val-size 0): the model kept is the last epoch's, "
+        printf("no validation split (--val-size 0): the model kept is the last epoch's,\n"
                "and --patience does not apply\n");
 }
 
@@ -119,9 +120,10 @@ static int write_summary(trainer *t, const gd_run_result *r)
     cJSON_AddNumberToObject(j, "epochs", (double)r->epochs);
     cJSON_AddNumberToObject(j, "train_seconds", r->train_seconds);
     cJSON_AddNumberToObject(j, "train_samples_per_sec", r->samples_per_sec);
+    /* A string, as in config.json: a uint64 does not survive a JSON number (a double). */
     char seed[32];
     snprintf(seed, sizeof seed, "%llu", (unsigned long long)s->seed);
-    cJSON_AddRawToObject(j, "seed", seed);
+    cJSON_AddStringToObject(j, "seed", seed);
     cJSON_AddNumberToObject(j, "threads", gd_get_num_threads());
     cJSON_AddStringToObject(j, "model", s->model);
     cJSON_AddStringToObject(j, "preprocess", s->preprocess);
@@ -188,18 +190,26 @@ static bool utf8_locale(void)
     return false;
 }
 
-/* One line: the losses in at most 60 columns, each the mean of its share of the values,
- * scaled between their lowest and highest to eight levels of block (or ASCII) characters. */
+/* One line of at most 80 columns: "train loss ", the losses in at most 60 columns, each
+ * the mean of its share of the values, scaled between their lowest and highest to eight
+ * levels of block (or ASCII) characters, then the first and last values. */
 static void print_sparkline(const double *v, size_t n, const char *what)
 {
-    enum { WIDTH = 60 };
+    enum { LINE = 80, MOST = 60, HEAD = 11 /* "train loss " */ };
     static const char *const blocks[] = {"\u2581", "\u2582", "\u2583", "\u2584",
                                          "\u2585", "\u2586", "\u2587", "\u2588"};
     static const char ascii[] = "_.:-=+*#";
     if (n == 0)
         return;
-    size_t w = n < WIDTH ? n : WIDTH;
-    double col[WIDTH], lo = INFINITY, hi = -INFINITY;
+    bool utf8 = utf8_locale();
+    char tail[96]; /* its columns: the arrow is one, in either spelling of it */
+    int tail_cols = snprintf(tail, sizeof tail, " %.4g -> %.4g (%s, %zu values)", v[0],
+                             v[n - 1], what, n) - 1;
+    size_t room = (size_t)(LINE - HEAD - tail_cols), most = room < MOST ? room : MOST;
+    snprintf(tail, sizeof tail, " %.4g %s %.4g (%s, %zu values)", v[0], utf8 ? "\u2192" : "->",
+             v[n - 1], what, n);
+    size_t w = n < most ? n : most;
+    double col[MOST], lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < w; i++) {
         size_t a = i * n / w, b = (i + 1) * n / w;
         double sum = 0;
@@ -209,7 +219,6 @@ static void print_sparkline(const double *v, size_t n, const char *what)
         lo = fmin(lo, col[i]);
         hi = fmax(hi, col[i]);
     }
-    bool utf8 = utf8_locale();
     printf("train loss ");
     for (size_t i = 0; i < w; i++) {
         int level = hi > lo ? (int)lround(7.0 * (col[i] - lo) / (hi - lo)) : 3;
@@ -218,7 +227,7 @@ static void print_sparkline(const double *v, size_t n, const char *what)
         else
             putchar(ascii[level]);
     }
-    printf(" %.4g %s %.4g (%s, %zu values)\n", v[0], utf8 ? "\u2192" : "->", v[n - 1], what, n);
+    printf("%s\n", tail);
 }
 
 static void print_loss_line(const trainer *t, const gd_run_result *r)
@@ -299,7 +308,7 @@ static int finish(trainer *t, const gd_run_result *r)
         printf("(best epoch %lld, validation %.4f)", (long long)r->best_epoch, r->best_val_accuracy);
     else
         printf("(last epoch %lld, no validation split)", (long long)r->best_epoch);
-    printf("; %.1f s; model in %s\n", r->train_seconds,
+    printf("; %.1f s\nmodel: %s\n", r->train_seconds,
            run_path(path, sizeof path, t->dir, "model.safetensors"));
     print_loss_line(t, r);
     printf("report: gradus report %s   (writes %s)\n", t->dir,
@@ -352,22 +361,43 @@ static int start_monitor(trainer *t)
     return EXIT_OK;
 }
 
-/* A resume with a new --lr (after a divergence, say): config.json, which the library
- * writes for fresh runs only, is rewritten to say the rate the run goes on with. */
-static int save_new_lr(const trainer *t)
+/* A resume that changed settings (a lower --lr after a divergence, more --epochs):
+ * config.json, which the library writes for fresh runs only, is rewritten to say what the
+ * run goes on with. */
+static int save_changed_settings(const trainer *t)
 {
-    const train_config *c = &t->cfg;
-    if (!c->lr_given || c->s.lr == c->saved_lr)
+    if (t->cfg.changed == 0)
         return EXIT_OK;
-    printf("resuming with --lr %g (was %g)\n", c->s.lr, c->saved_lr);
     char *json = NULL, path[4096];
     gd_error err;
-    gd_status st = gd_settings_to_json(&c->s, &json, &err);
+    gd_status st = gd_settings_to_json(&t->cfg.s, &json, &err);
     if (st == GD_OK)
         st = gd_write_file_atomic(run_path(path, sizeof path, t->dir, "config.json"), json,
                                   strlen(json), &err);
     free(json);
     return st == GD_OK ? EXIT_OK : fail_status("train", st, err.message);
+}
+
+/* A resumed run with nothing left to do: it finished its --epochs, or --patience stopped
+ * it. Said with what to give to go on; true then. */
+static bool says_run_is_done(const trainer *t)
+{
+    gd_run_result r;
+    gd_run_result_get(t->run, &r);
+    const gd_settings *s = &t->cfg.s;
+    if (r.epochs >= s->epochs) {
+        printf("the run has finished its %lld epochs (--epochs %lld); to train further,\n"
+               "resume with a larger --epochs: gradus train --resume %s --epochs %lld\n",
+               (long long)r.epochs, (long long)s->epochs, t->dir, (long long)r.epochs + 10);
+        return true;
+    }
+    if (r.validated && s->patience > 0 && r.epochs - r.best_epoch >= s->patience) {
+        printf("the run stopped early at epoch %lld (--patience %lld: no better validation\n"
+               "since epoch %lld); to go on, resume with a larger --patience (0: never stop)\n",
+               (long long)r.epochs, (long long)s->patience, (long long)r.best_epoch);
+        return true;
+    }
+    return false;
 }
 
 static int start_run(trainer *t, bool resume)
@@ -378,9 +408,14 @@ static int start_run(trainer *t, bool resume)
     if (st != GD_OK)
         return fail_status("train", st, err.message);
     printf("run folder: %s\n", t->dir);
-    int rc = resume ? save_new_lr(t) : EXIT_OK;
+    int rc = resume ? save_changed_settings(t) : EXIT_OK;
     if (rc != EXIT_OK)
         return rc;
+    char summary[4096];
+    /* Without summary.json the test never ran: the resume runs it, training nothing. */
+    if (resume && says_run_is_done(t) &&
+        access(run_path(summary, sizeof summary, t->dir, "summary.json"), F_OK) == 0)
+        return -2;
     t->bar.epochs = t->cfg.s.epochs;
     gd_observer display = {.ctx = &t->bar, .after_step = show_batch, .epoch_end = show_epoch};
     gd_observer ctrl_c = {.after_step = stop_if_interrupted};
@@ -391,12 +426,26 @@ static int start_run(trainer *t, bool resume)
     return t->cfg.monitor ? start_monitor(t) : EXIT_OK;
 }
 
+/* The same folder by its identity, however it is spelt (runs/a, ./runs/a/). */
+static bool same_folder(const char *a, const char *b)
+{
+    struct stat sa, sb;
+    if (stat(a, &sa) != 0 || stat(b, &sb) != 0)
+        return strcmp(a, b) == 0;
+    return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
+}
+
 static int setup(trainer *t, int argc, char **argv)
 {
     int rc = train_config_parse(&t->cfg, argc, argv);
     if (rc != EXIT_OK)
         return rc;
     bool resume = t->cfg.resume != NULL;
+    if (resume && t->cfg.out && !same_folder(t->cfg.out, t->cfg.resume))
+        return fail(EXIT_USAGE, "train", "--out %s and --resume %s: a resumed run stays in its "
+                    "folder (give --resume alone)", t->cfg.out, t->cfg.resume);
+    if (!resume && (rc = train_config_absolute_paths(&t->cfg)) != EXIT_OK)
+        return rc;
     if (resume) {
         free(t->cfg.out);
         t->cfg.out = strdup(t->cfg.resume);
@@ -431,10 +480,10 @@ int cmd_train(int argc, char **argv)
 {
     trainer t = {.lock_fd = -1};
     int rc = setup(&t, argc, argv);
-    if (rc < 0) /* --help was printed: the flags every command takes follow */
+    if (rc == -1) /* --help was printed: the flags every command takes follow */
         print_common_help(stdout);
     if (rc == EXIT_OK)
         rc = train_all(&t);
     teardown(&t, rc);
-    return rc < 0 ? EXIT_OK : rc; /* -1: --help was printed */
+    return rc < 0 ? EXIT_OK : rc; /* -1: --help was printed; -2: a finished run, resumed */
 }

@@ -5,12 +5,17 @@
  * and a resume takes it again), are the command's own. */
 #include "train_config.h"
 
+#include "settings_flags.h"
+
 #include <errno.h>
 #include <getopt.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
-enum { OPT_OUT = 1000, OPT_RESUME, OPT_MONITOR, OPT_SETTING = 2000 /* + the setting's index */ };
+#include <cjson/cJSON.h>
+
+enum { OPT_OUT = 1000, OPT_RESUME, OPT_MONITOR };
 
 static const char *const INTRO =
     "usage: gradus train [FLAGS]\n"
@@ -22,8 +27,13 @@ static const char *const INTRO =
 static const char *const RUN_HELP =
     "  --out RUN_DIR        where to write the run (a new or empty folder)\n"
     "                                                                [runs/DATE-TIME]\n"
-    "  --resume RUN_DIR     continue a run from its last checkpoint, with its\n"
-    "                       settings (--epochs and --threads may be given again)\n"
+    "  --resume RUN_DIR     continue a run from its last checkpoint with the settings\n"
+    "                       of its config.json: --epochs, --lr, --threads, --patience\n"
+    "                       and --clip-norm may take new values (said, and saved),\n"
+    "                       any other flag must repeat the saved value; the schedule\n"
+    "                       is recomputed for the new --epochs (a cosine or linear\n"
+    "                       decay stretches to the new end: the rate rises at the\n"
+    "                       resumed epoch); a finished run says what to give\n"
     "  --monitor[=STEPS]    every STEPS steps (100), record each layer's activations\n"
     "                       and each weight's gradient and update/weight ratio in\n"
     "                       RUN_DIR/monitor.jsonl, and warn when they look wrong;\n"
@@ -105,42 +115,11 @@ static void print_help(void)
  * (malloc'd). */
 static struct option *make_options(void)
 {
-    size_t n = gd_setting_count();
-    struct option *o = calloc(n + 5, sizeof *o);
-    for (size_t i = 0; o && i < n; i++) {
-        const gd_setting_info *d = gd_setting_at(i);
-        o[i] = (struct option){d->flag, d->metavar ? required_argument : no_argument, 0,
-                               OPT_SETTING + (int)i};
-    }
-    if (o) {
-        o[n] = (struct option){"out", required_argument, 0, OPT_OUT};
-        o[n + 1] = (struct option){"resume", required_argument, 0, OPT_RESUME};
-        o[n + 2] = (struct option){"monitor", optional_argument, 0, OPT_MONITOR};
-        o[n + 3] = (struct option){"help", no_argument, 0, 'h'};
-    }
-    return o;
-}
-
-#define TEXT_MAX (1 << 20)
-
-/* A small text file (a spec, config.json) whole, or NULL with a message naming it. */
-static char *read_text(const char *path, const char *what)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fail(EXIT_USAGE, "train", "%s: cannot open %s", what, path);
-        return NULL;
-    }
-    char *text = calloc(1, TEXT_MAX + 1);
-    size_t len = text ? fread(text, 1, TEXT_MAX + 1, f) : 0;
-    fclose(f);
-    if (!text || len > TEXT_MAX) {
-        fail(EXIT_USAGE, "train", "%s: %s is larger than %d bytes", what, path, TEXT_MAX);
-        free(text);
-        return NULL;
-    }
-    text[len] = '\0';
-    return text;
+    static const struct option own[] = {{"out", required_argument, 0, OPT_OUT},
+                                        {"resume", required_argument, 0, OPT_RESUME},
+                                        {"monitor", optional_argument, 0, OPT_MONITOR},
+                                        {"help", no_argument, 0, 'h'}};
+    return settings_flags_options(own, sizeof own / sizeof own[0]);
 }
 
 static int set_setting(train_config *c, const char *key, const char *value)
@@ -149,22 +128,6 @@ static int set_setting(train_config *c, const char *key, const char *value)
     if (gd_settings_set(&c->s, key, value, &err) != GD_OK)
         return fail(EXIT_USAGE, "train", "%s", err.message);
     return EXIT_OK;
-}
-
-/* A setting's flag: a switch turns on; --model @FILE reads the spec from FILE. */
-static int apply_setting(train_config *c, const gd_setting_info *d, const char *v)
-{
-    if (!d->metavar)
-        return set_setting(c, d->key, "true");
-    c->threads_given |= strcmp(d->key, "threads") == 0;
-    c->epochs_given |= strcmp(d->key, "epochs") == 0;
-    c->lr_given |= strcmp(d->key, "lr") == 0;
-    if (strcmp(d->key, "model") != 0 || v[0] != '@')
-        return set_setting(c, d->key, v);
-    char *text = read_text(v + 1, "--model");
-    int rc = text ? set_setting(c, d->key, text) : EXIT_USAGE;
-    free(text);
-    return rc;
 }
 
 static void set_path(char **field, const char *value)
@@ -208,8 +171,10 @@ static int parse_flags(train_config *c, const struct option *options, int argc, 
             set_path(&c->resume, optarg);
         else if (opt == OPT_MONITOR)
             rc = set_monitor(c, optarg);
-        else
-            rc = apply_setting(c, gd_setting_at((size_t)(opt - OPT_SETTING)), optarg);
+        else if (settings_flags_is_setting(opt)) {
+            rc = settings_flags_apply("train", &c->s, opt, optarg);
+            c->given[opt - SETTINGS_FLAG] = true;
+        }
         if (rc != EXIT_OK)
             return rc;
     }
@@ -222,6 +187,9 @@ int train_config_parse(train_config *c, int argc, char **argv)
 {
     memset(c, 0, sizeof *c);
     gd_settings_defaults(&c->s);
+    if (gd_setting_count() > TRAIN_SETTINGS_MAX) /* a table grown past the room here */
+        return fail(EXIT_FAILURE_RUN, "train", "%zu settings, room for %d: raise "
+                    "TRAIN_SETTINGS_MAX", gd_setting_count(), TRAIN_SETTINGS_MAX);
     struct option *options = make_options();
     if (!options)
         return fail(EXIT_FAILURE_RUN, "train", "out of memory");
@@ -232,26 +200,151 @@ int train_config_parse(train_config *c, int argc, char **argv)
     return rc;
 }
 
+/* The settings a resumed run may take new values of: they change how far it goes and
+ * how fast, not what its data, model and optimiser state are. */
+static bool changes_on_resume(const char *key)
+{
+    static const char *const keys[] = {"epochs", "lr", "threads", "patience", "clip_norm"};
+    for (size_t i = 0; i < sizeof keys / sizeof keys[0]; i++)
+        if (strcmp(key, keys[i]) == 0)
+            return true;
+    return false;
+}
+
+/* A JSON value as a message shows it: a text without its quotes. */
+static void value_text(const cJSON *v, char *buf, size_t len)
+{
+    if (cJSON_IsString(v)) {
+        snprintf(buf, len, "%s", v->valuestring);
+        return;
+    }
+    char *text = v ? cJSON_PrintUnformatted(v) : NULL;
+    snprintf(buf, len, "%s", text ? text : "?");
+    free(text);
+}
+
+static cJSON *settings_json(const gd_settings *s)
+{
+    char *text = NULL;
+    gd_error err;
+    cJSON *j = gd_settings_to_json(s, &text, &err) == GD_OK ? cJSON_Parse(text) : NULL;
+    free(text);
+    return j;
+}
+
+/* One flag given again on --resume: the same value is fine, a new value of a setting a
+ * run can change replaces the saved one (said), any other is refused. */
+static int reconcile(train_config *c, gd_settings *saved, const cJSON *given_json,
+                     const cJSON *saved_json, size_t index)
+{
+    const gd_setting_info *d = gd_setting_at(index);
+    const cJSON *now = cJSON_GetObjectItemCaseSensitive(given_json, d->key);
+    const cJSON *was = cJSON_GetObjectItemCaseSensitive(saved_json, d->key);
+    if (cJSON_Compare(now, was, true))
+        return EXIT_OK;
+    char old[160], new[160];
+    value_text(was, old, sizeof old);
+    value_text(now, new, sizeof new);
+    if (!changes_on_resume(d->key))
+        return fail(EXIT_USAGE, "train", "--%s cannot change on --resume (the run has %.60s, "
+                    "given %.60s): only --epochs, --lr, --threads, --patience and --clip-norm "
+                    "can; start a new run for another --%s (--init-from %s/model.safetensors "
+                    "starts from this one's weights)", d->flag, old, new, d->flag, c->resume);
+    gd_error err;
+    if (gd_settings_set(saved, d->key, new, &err) != GD_OK)
+        return fail(EXIT_USAGE, "train", "%s", err.message);
+    printf("resuming with --%s %s (was %s)\n", d->flag, new, old);
+    c->changed++;
+    return EXIT_OK;
+}
+
 int train_config_load(train_config *c, const char *run_dir)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/config.json", run_dir);
-    char *text = read_text(path, "--resume (is it a gradus run folder?)");
+    if (access(path, F_OK) != 0)
+        return fail(EXIT_USAGE, "train", "--resume %s is not a gradus run folder: it has no "
+                    "config.json", run_dir);
+    int rc;
+    char *text = settings_flags_read_text("train", "--resume", path, &rc);
     if (!text)
-        return EXIT_USAGE;
-    int64_t epochs = c->s.epochs;
-    int threads = c->s.threads;
-    double lr = c->s.lr;
+        return rc;
+    gd_settings saved;
+    gd_settings_defaults(&saved);
     gd_error err;
-    gd_status st = gd_settings_from_json(&c->s, text, &err);
+    gd_status st = gd_settings_from_json(&saved, text, &err);
     free(text);
-    if (st != GD_OK)
+    if (st != GD_OK) {
+        gd_settings_free(&saved);
         return fail(EXIT_BAD_DATA, "train", "%s: not a valid gradus config: %s", path, err.message);
-    c->s.epochs = c->epochs_given ? epochs : c->s.epochs;
-    c->s.threads = c->threads_given ? threads : c->s.threads;
-    c->saved_lr = c->s.lr;
-    c->s.lr = c->lr_given ? lr : c->s.lr;
-    return EXIT_OK;
+    }
+    cJSON *given_json = settings_json(&c->s), *saved_json = settings_json(&saved);
+    rc = given_json && saved_json ? EXIT_OK : fail(EXIT_FAILURE_RUN, "train", "out of memory");
+    for (size_t i = 0; rc == EXIT_OK && i < gd_setting_count(); i++)
+        if (c->given[i])
+            rc = reconcile(c, &saved, given_json, saved_json, i);
+    cJSON_Delete(given_json);
+    cJSON_Delete(saved_json);
+    gd_settings_free(rc == EXIT_OK ? &c->s : &saved);
+    if (rc == EXIT_OK)
+        c->s = saved;
+    return rc;
+}
+
+/* path made absolute against the working folder, without resolving links (the folder
+ * the user named stays the one config.json names); NULL when out of memory. */
+static char *absolute(const char *path)
+{
+    if (path[0] == '/')
+        return strdup(path);
+    char cwd[4096];
+    if (!getcwd(cwd, sizeof cwd))
+        return strdup(path); /* a working folder too deep to name: kept as given */
+    size_t len = strlen(cwd) + strlen(path) + 2;
+    char *out = malloc(len);
+    if (out)
+        snprintf(out, len, "%s/%s", cwd, path);
+    return out;
+}
+
+static int set_absolute(train_config *c, const char *key, const char *prefix, const char *a,
+                        const char *b)
+{
+    char *pa = absolute(a), *pb = b ? absolute(b) : NULL;
+    size_t len = strlen(prefix) + (pa ? strlen(pa) : 0) + (pb ? strlen(pb) : 0) + 2;
+    char *text = pa && (pb || !b) ? malloc(len) : NULL;
+    int rc = text ? EXIT_OK : fail(EXIT_FAILURE_RUN, "train", "out of memory");
+    if (text) {
+        snprintf(text, len, "%s%s%s%s", prefix, pa, pb ? "," : "", pb ? pb : "");
+        rc = set_setting(c, key, text);
+    }
+    free(pa);
+    free(pb);
+    free(text);
+    return rc;
+}
+
+int train_config_absolute_paths(train_config *c)
+{
+    gd_settings *s = &c->s;
+    int rc = EXIT_OK;
+    if (strncmp(s->data, "csv:", 4) == 0) {
+        char *paths = strdup(s->data + 4);
+        if (!paths)
+            return fail(EXIT_FAILURE_RUN, "train", "out of memory");
+        char *comma = strchr(paths, ',');
+        if (comma)
+            *comma = '\0';
+        rc = set_absolute(c, "data", "csv:", paths, comma ? comma + 1 : NULL);
+        free(paths);
+    } else if (strncmp(s->data, "cifar10:", 8) == 0) {
+        rc = set_absolute(c, "data", "cifar10:", s->data + 8, NULL);
+    } else if (strcmp(s->data, "fashion-mnist") != 0) {
+        rc = set_absolute(c, "data", "", s->data, NULL);
+    }
+    if (rc == EXIT_OK && s->init_from[0])
+        rc = set_absolute(c, "init_from", "", s->init_from, NULL);
+    return rc;
 }
 
 void train_config_free(train_config *c)

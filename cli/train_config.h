@@ -6,20 +6,29 @@
 
 #include "cli.h"
 
+/* Room for every row of the library's settings table (train_config_parse checks). */
+#define TRAIN_SETTINGS_MAX 64
+
 typedef struct train_config {
     gd_settings s;
     char *out;    /* --out RUN_DIR */
     char *resume; /* --resume RUN_DIR */
     int64_t monitor; /* --monitor[=STEPS]: the interval, 0 when off */
-    bool threads_given, epochs_given, lr_given; /* kept over config.json on --resume */
-    double saved_lr; /* on --resume: config.json's lr, before a given --lr replaced it */
+    bool given[TRAIN_SETTINGS_MAX]; /* the settings the command line gave, by table index */
+    int changed; /* on --resume: given settings that replaced config.json's values */
 } train_config;
 
 /* Parses argv into cfg (defaults first). Returns EXIT_OK, EXIT_USAGE, or -1 after --help. */
 int train_config_parse(train_config *cfg, int argc, char **argv);
-/* Replaces cfg's settings with those saved in RUN_DIR/config.json (for --resume); the
- * thread count, epochs and lr given on the command line, if any, are kept. */
+/* Replaces cfg's settings with those saved in RUN_DIR/config.json (for --resume). A flag
+ * given again with the saved value is fine; a new value of one a run can change on the
+ * way (--epochs, --lr, --threads, --patience, --clip-norm) replaces the saved one with a
+ * line saying so (cfg->changed counts them); a new value of any other is refused
+ * (EXIT_USAGE), since the data, model and optimiser state depend on it. */
 int train_config_load(train_config *cfg, const char *run_dir);
+/* A fresh run's paths (--data's folder or CSV files, --init-from) made absolute, so that
+ * config.json means the same from any folder a resume runs in. */
+int train_config_absolute_paths(train_config *cfg);
 void train_config_free(train_config *cfg);
 
 /* The settings' flags as --help shows them, one group after another, within 80 columns. */

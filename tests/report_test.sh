@@ -94,7 +94,7 @@ contains "a PNG in the folder is a data: URI" "$WORK/figs/report.html" 'src="dat
 mkdir -p "$WORK/empty"
 expect "a folder that is not a run exits 2" 2 "$GRADUS" report "$WORK/empty"
 contains "... saying what a run folder holds" "$WORK/err" "not a run folder: it has neither config.json nor metrics.jsonl"
-expect "a folder that does not exist exits 2" 2 "$GRADUS" report "$WORK/nowhere"
+expect "a folder that does not exist exits 1 (it cannot be read)" 1 "$GRADUS" report "$WORK/nowhere"
 expect "report without a folder exits 2" 2 "$GRADUS" report
 cp -r "$WORK/plain" "$WORK/broken"
 sed -i '1s/.*/{"epoch":1,"train_loss":/' "$WORK/broken/metrics.jsonl"
