@@ -375,6 +375,13 @@ GD_API const char *gd_optim_error(const gd_optimizer *opt);
 GD_API gd_status gd_optim_step(gd_optimizer *opt);
 GD_API void gd_optim_set_lr(gd_optimizer *opt, double lr);
 GD_API double gd_optim_lr(const gd_optimizer *opt);
+/* The momentum a schedule cycles (OneCycleLR's cycle_momentum): SGD's and RMSprop's
+ * momentum, Adam's and AdamW's beta1 (the bias correction then reads it too, as PyTorch's
+ * does); Adagrad has none and ignores it, and so do SGD and RMSprop created with momentum
+ * 0, which keep no momentum buffer: create them with the cycle's first value. */
+GD_API void gd_optim_set_momentum(gd_optimizer *opt, double momentum);
+/* The momentum (Adam, AdamW: beta1) the next step uses; NaN for Adagrad. */
+GD_API double gd_optim_momentum(const gd_optimizer *opt);
 /* Steps taken so far (Adam's bias correction and Adagrad's decay read it). */
 GD_API int64_t gd_optim_step_count(const gd_optimizer *opt);
 GD_API void gd_optim_set_step_count(gd_optimizer *opt, int64_t steps); /* negative: 0 */
@@ -391,7 +398,10 @@ typedef enum gd_schedule_kind {
     GD_SCHEDULE_STEP,        /* StepLR: lr * gamma^floor(t / step_size) */
     GD_SCHEDULE_EXPONENTIAL, /* ExponentialLR: lr * gamma^t */
     GD_SCHEDULE_COSINE,      /* CosineAnnealingLR(T_max, eta_min) */
-    GD_SCHEDULE_LINEAR       /* LinearLR(start_factor, end_factor, total_iters) */
+    GD_SCHEDULE_LINEAR,      /* LinearLR(start_factor, end_factor, total_iters) */
+    GD_SCHEDULE_ONECYCLE,    /* OneCycleLR(max_lr = base_lr, total_steps, pct_start,
+                                div_factor, final_div_factor), cos annealing, two phases */
+    GD_SCHEDULE_PLATEAU      /* base_lr, which a gd_plateau lowers between epochs */
 } gd_schedule_kind;
 
 /* A schedule as a pure function of the step count t (the number of scheduler.step()
@@ -407,6 +417,9 @@ typedef struct gd_schedule {
     double eta_min;      /* cosine */
     double start_factor, end_factor; /* linear */
     int64_t total_iters; /* linear */
+    int64_t total_steps; /* onecycle */
+    double pct_start, div_factor, final_div_factor; /* onecycle */
+    double base_momentum, max_momentum; /* onecycle's momentum cycle (0 and 0: none) */
     int64_t warmup_steps;
     double warmup_start_factor;
 } gd_schedule;
@@ -415,6 +428,31 @@ typedef struct gd_schedule {
 GD_API gd_status gd_schedule_check(const gd_schedule *s);
 /* NaN for t < 0 or a schedule that gd_schedule_check refuses. */
 GD_API double gd_schedule_lr(const gd_schedule *s, int64_t t);
+/* The momentum (or beta1) a one-cycle schedule with max_momentum > 0 sets at step t
+ * (max_momentum during a warm-up); NaN when the schedule cycles none. */
+GD_API double gd_schedule_momentum(const gd_schedule *s, int64_t t);
+
+/* ReduceLROnPlateau (torch 1.13, threshold_mode "rel"): stepped once per epoch with the
+ * metric it watches, it multiplies lr by factor (never below min_lr, and not at all when
+ * that changes it by eps or less) after more than patience epochs without an improvement
+ * beyond the relative threshold, then waits cooldown epochs. The state (lr, best and the
+ * counters) is plain fields, so a checkpoint can carry it. */
+typedef struct gd_plateau {
+    bool maximize;                /* mode "max" (an accuracy) rather than "min" (a loss) */
+    double factor;                /* in (0, 1) */
+    int64_t patience, cooldown;
+    double threshold, min_lr, eps;
+    double lr, best;              /* the rate now; the best metric (+-inf at first) */
+    int64_t num_bad_epochs, cooldown_counter;
+} gd_plateau;
+
+/* PyTorch's defaults (factor 0.1, patience 10, threshold 1e-4, cooldown 0, min_lr 0,
+ * eps 1e-8), starting at lr. */
+GD_API gd_plateau gd_plateau_defaults(bool maximize, double lr);
+/* GD_ERR_INVALID_ARGUMENT for a factor outside (0, 1), a negative count or threshold. */
+GD_API gd_status gd_plateau_check(const gd_plateau *p);
+/* One epoch's metric (NaN counts as no improvement); true when lr was lowered. */
+GD_API bool gd_plateau_step(gd_plateau *p, double metric);
 
 /* ------------------------------------------------ errors of handle-less calls */
 
@@ -534,6 +572,10 @@ GD_API void gd_preprocess_free(gd_preprocess *p);
 GD_API const char *gd_preprocess_spec(const gd_preprocess *p);
 /* Per-sample shape after the transform (pca/whiten: K features). */
 GD_API int gd_preprocess_output_shape(const gd_preprocess *p, int64_t dims[GD_MAX_DIMS]);
+/* The smallest and largest fitted mean (per feature; per channel for center-channel),
+ * which say where the training data lay: data in [0, 1] has every mean in [0, 1]. false
+ * (and *lo, *hi untouched) for "none", which keeps no statistics. */
+GD_API bool gd_preprocess_mean_range(const gd_preprocess *p, double *lo, double *hi);
 /* Transforms n samples from in to out (out may equal in when the size is kept). */
 GD_API gd_status gd_preprocess_apply(const gd_preprocess *p, const float *in, int64_t n,
                                      float *out);
@@ -637,18 +679,22 @@ typedef struct gd_settings {
     char *init_from;       /* a model file whose tensors start the run ("": none) */
     /* optimisation */
     char *optim;           /* sgd, adam, adamw, rmsprop, adagrad */
-    double lr, momentum, weight_decay;
-    char *schedule;        /* constant, cosine, linear, step:EPOCHS[:GAMMA], exp:GAMMA */
+    double lr, momentum, weight_decay; /* NaN: the optimiser's PyTorch default, which
+                                          gd_run_create puts here (gd_run_settings) */
+    char *schedule;        /* constant, cosine, linear, step:EPOCHS[:GAMMA], exp:GAMMA,
+                              plateau[:FACTOR[:PATIENCE]], onecycle */
     int64_t warmup;        /* epochs of linear warm-up */
     double label_smoothing, clip_norm; /* clip_norm 0: off */
     int64_t epochs, patience, batch_size; /* patience 0: never stop early */
+    char *early_stop;      /* what --patience and the best model watch: val_accuracy, val_loss */
+    double min_delta;      /* an improvement must exceed this (Keras's min_delta) */
     /* run */
     uint64_t seed;
     int threads;           /* 0: every core */
 } gd_settings;
 
 /* The version of config.json's layout that gd_settings_to_json writes. */
-#define GD_SETTINGS_SCHEMA 1
+#define GD_SETTINGS_SCHEMA 2
 
 typedef enum gd_setting_type {
     GD_SETTING_TEXT, GD_SETTING_INT, GD_SETTING_COUNT, GD_SETTING_REAL, GD_SETTING_SWITCH,
@@ -789,7 +835,7 @@ typedef struct gd_observer {
 
 typedef enum gd_stop_reason {
     GD_STOP_COMPLETED,     /* every epoch ran */
-    GD_STOP_EARLY,         /* patience epochs without a better validation accuracy */
+    GD_STOP_EARLY,         /* patience epochs without a better validation metric */
     GD_STOP_REQUESTED,     /* an observer called gd_run_stop */
     GD_STOP_DIVERGED       /* the loss became NaN or infinite (GD_ERR_NUMERIC) */
 } gd_stop_reason;

@@ -481,6 +481,63 @@ Test(optim, set_lr_applies_to_the_next_step)
     gd_model_free(m);
 }
 
+/* Two steps of the golden case's gradients from its parameters; before the first, the
+ * momentum is set to set_to unless that is NaN. */
+static void two_steps(gd_model *m, const cJSON *c, const gd_optim_config *cfg, double set_to)
+{
+    gd_optimizer *opt = create_ok(m, cfg);
+    if (!isnan(set_to))
+        gd_optim_set_momentum(opt, set_to);
+    golden_copy(c, "params", gd_model_parameters_flat(m).data, NPARAMS);
+    for (int k = 0; k < 2; k++) {
+        feed_grad(m, c, k);
+        cr_assert_eq(gd_optim_step(opt), GD_OK);
+    }
+    gd_optim_free(opt);
+}
+
+/* OneCycleLR's way in: an optimiser made with momentum (Adam: beta1) 0.5 and set to 0.8
+ * takes the steps of one made with 0.8, bit for bit (the same arithmetic on the same
+ * numbers; the second step is where the momentum matters). SGD made without momentum
+ * has no buffer: setting one changes nothing. */
+Test(optim, set_momentum_applies_to_the_steps_after_it)
+{
+    cJSON *root = golden_load("optim.json");
+    const cJSON *c = golden_case(root, "optim_adam_plain");
+    static const struct {
+        gd_optim_kind kind;
+        double made_with, want;
+    } cases[] = {{GD_OPTIM_ADAM, 0.5, 0.8}, {GD_OPTIM_ADAMW, 0.5, 0.8},
+                 {GD_OPTIM_SGD, 0.5, 0.8}, {GD_OPTIM_RMSPROP, 0.5, 0.8}, {GD_OPTIM_SGD, 0, 0}};
+    for (size_t i = 0; i < sizeof cases / sizeof *cases; i++) {
+        gd_optim_config cfg = gd_optim_defaults(cases[i].kind), ref;
+        bool adam = cases[i].kind == GD_OPTIM_ADAM || cases[i].kind == GD_OPTIM_ADAMW;
+        *(adam ? &cfg.beta1 : &cfg.momentum) = cases[i].made_with;
+        ref = cfg;
+        *(adam ? &ref.beta1 : &ref.momentum) = cases[i].want;
+        gd_model *set = tiny_model(), *made = tiny_model();
+        two_steps(set, c, &cfg, 0.8);
+        two_steps(made, c, &ref, NAN);
+        cr_expect_eq(memcmp(gd_model_parameters_flat(set).data,
+                            gd_model_parameters_flat(made).data, NPARAMS * sizeof(float)),
+                     0, "case %zu", i);
+        gd_optimizer *opt = create_ok(set, &cfg);
+        gd_optim_set_momentum(opt, 0.8);
+        cr_expect_eq(gd_optim_momentum(opt), cases[i].want, "case %zu", i);
+        gd_optim_free(opt);
+        gd_model_free(set);
+        gd_model_free(made);
+    }
+    gd_model *m = tiny_model();
+    gd_optim_config adagrad = gd_optim_defaults(GD_OPTIM_ADAGRAD);
+    gd_optimizer *opt = create_ok(m, &adagrad);
+    gd_optim_set_momentum(opt, 0.8);
+    cr_expect(isnan(gd_optim_momentum(opt)), "Adagrad has none");
+    gd_optim_free(opt);
+    gd_model_free(m);
+    cJSON_Delete(root);
+}
+
 /* A checkpoint after two steps (parameters, every state tensor, the step count) restored
  * into a fresh optimiser and model must take the third step exactly as the uninterrupted
  * PyTorch run: this holds only if the count restores Adam's bias correction and SGD's

@@ -25,6 +25,8 @@ static void set(gd_settings *s, const char *key, const char *text)
     cr_assert_eq(gd_settings_set(s, key, text, &err), GD_OK, "%s=%s: %s", key, text, err.message);
 }
 
+static void expect_json_refused(const char *text, gd_status status, const char *named);
+
 /* Two settings structs are equal when config.json says the same of both. */
 static void expect_same_json(const gd_settings *a, const gd_settings *b)
 {
@@ -38,7 +40,9 @@ static void expect_same_json(const gd_settings *a, const gd_settings *b)
 
 /* gd_settings_defaults takes each default from the table's fallback text, where "all"
  * (limit) and "off" (switches) stand for 0 and false: setting that text over the defaults
- * is accepted and changes nothing, so no fallback can fail to parse unnoticed. */
+ * is accepted and changes nothing, so no fallback can fail to parse unnoticed. The
+ * optimiser's (lr, weight_decay) is no text a flag takes: those are NaN until a run
+ * chooses them. */
 Test(train, defaults_equal_the_tables_fallback_texts)
 {
     gd_settings d, s;
@@ -48,6 +52,8 @@ Test(train, defaults_equal_the_tables_fallback_texts)
         const char *text = strcmp(info->fallback, "all") == 0   ? "0"
                            : strcmp(info->fallback, "off") == 0 ? "false"
                                                                 : info->fallback;
+        if (strcmp(text, "optimiser's") == 0)
+            continue;
         gd_settings_defaults(&s);
         set(&s, info->key, text);
         expect_same_json(&s, &d);
@@ -55,7 +61,12 @@ Test(train, defaults_equal_the_tables_fallback_texts)
     }
     /* A few that the header promises by name (PyTorch's and Keras's defaults). */
     cr_expect_eq(d.batch_size, 128);
-    cr_expect_eq(d.lr, 0.001);
+    cr_expect(isnan(d.lr) && isnan(d.weight_decay), "the optimiser's, chosen by the run");
+    cr_expect_str_eq(gd_setting_find("lr")->fallback, "optimiser's");
+    cr_expect_str_eq(gd_setting_find("weight_decay")->fallback, "optimiser's");
+    cr_expect_eq(d.momentum, 0, "PyTorch's SGD and RMSprop default");
+    cr_expect_str_eq(d.early_stop, "val_accuracy");
+    cr_expect_eq(d.min_delta, 0);
     cr_expect_str_eq(d.optim, "adam");
     cr_expect_eq(d.seed, 1);
     cr_expect_eq(d.limit, 0);
@@ -153,7 +164,7 @@ static const char *const all_changed[][2] = {
     {"lr", "0.1"}, {"momentum", "0.30000000000000004"}, {"weight_decay", "1e-4"}, {"schedule", "step:2:0.5"},
     {"warmup", "1"}, {"label_smoothing", "0.1"}, {"clip_norm", "2.5"}, {"epochs", "9"},
     {"patience", "2"}, {"batch_size", "17"}, {"seed", "18446744073709551557"},
-    {"threads", "3"},
+    {"threads", "3"}, {"early_stop", "val_loss"}, {"min_delta", "0.30000000000000004"},
 };
 #define NCHANGED (sizeof all_changed / sizeof all_changed[0])
 
@@ -202,8 +213,51 @@ Test(train, json_round_trips_every_setting_exactly)
     cr_expect_eq(back.batch_size, 17);
     cr_expect_eq(back.seed, UINT64_C(18446744073709551557));
     cr_expect_eq(back.threads, 3);
+    cr_expect_str_eq(back.early_stop, "val_loss");
+    cr_expect_eq(back.min_delta, 0.1 + 0.2);
     gd_settings_free(&s);
     gd_settings_free(&back);
+}
+
+/* Not given, lr and weight_decay are JSON null (config.json of settings no run has
+ * resolved yet), which reads back as not given. */
+Test(train, json_keeps_the_optimisers_default_as_null)
+{
+    gd_settings s, back;
+    gd_settings_defaults(&s);
+    gd_settings_defaults(&back);
+    set(&back, "lr", "0.5");
+    set(&back, "weight_decay", "0.5");
+    char *json;
+    cr_assert_eq(gd_settings_to_json(&s, &json, NULL), GD_OK);
+    cr_expect(strstr(json, "\"lr\":\tnull"), "%s", json);
+    gd_error err;
+    cr_assert_eq(gd_settings_from_json(&back, json, &err), GD_OK, "%s", err.message);
+    cr_expect(isnan(back.lr) && isnan(back.weight_decay));
+    free(json);
+    gd_settings_free(&s);
+    gd_settings_free(&back);
+}
+
+/* Schema 1 gave Adam momentum 0.9, which it never read and schema 2 refuses: an old
+ * config.json still reads, with momentum 0; SGD's old 0.9 was read and stays. */
+Test(train, an_old_config_keeps_sgds_momentum_and_drops_adams)
+{
+    gd_settings s;
+    gd_settings_defaults(&s);
+    gd_error err;
+    cr_assert_eq(gd_settings_from_json(&s, "{\"schema\": 1, \"optim\": \"adam\", "
+                                           "\"momentum\": 0.9, \"lr\": 0.001}", &err),
+                 GD_OK, "%s", err.message);
+    cr_expect_eq(s.momentum, 0);
+    cr_expect_eq(s.lr, 0.001);
+    cr_assert_eq(gd_settings_from_json(&s, "{\"schema\": 1, \"optim\": \"sgd\", "
+                                           "\"momentum\": 0.9}", &err),
+                 GD_OK, "%s", err.message);
+    cr_expect_eq(s.momentum, 0.9);
+    gd_settings_free(&s);
+    expect_json_refused("{\"schema\": 2, \"optim\": \"adam\", \"momentum\": 0.9}",
+                        GD_ERR_FORMAT, "--optim adam has no momentum");
 }
 
 /* from_json(text) fails with status; the message holds named; s is as it was. */
@@ -576,7 +630,10 @@ Test(train, a_run_with_a_folder_writes_config_metrics_model_and_checkpoint)
     gd_settings_defaults(&back);
     gd_error err;
     cr_expect_eq(gd_settings_from_json(&back, config, &err), GD_OK, "%s", err.message);
-    expect_same_json(&back, &s);
+    /* The numbers used: --lr as given, Adam's own weight decay (0) where none was. */
+    expect_same_json(&back, gd_run_settings(run));
+    cr_expect_eq(back.lr, 0.01);
+    cr_expect_eq(back.weight_decay, 0);
 
     snprintf(path, sizeof path, "%s/metrics.jsonl", dir);
     char *metrics = (char *)scratch_read(path, &len);
@@ -922,5 +979,295 @@ Test(train, a_model_without_parameters_is_refused)
     set(&s, "model", "relu");
     expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT,
                           "the model has no parameters: nothing to train (--model relu)");
+    gd_settings_free(&s);
+}
+
+/* ------------------------------------------- optimiser defaults, schedules, stopping */
+
+/* Without --lr and --weight-decay, each optimiser gets its PyTorch default (SGD has none
+ * in torch 1.13: 0.01, Keras's), and gd_run_settings holds the numbers used. */
+Test(train, each_optimiser_gets_its_pytorch_defaults_when_no_flag_is_given)
+{
+    static const struct {
+        const char *optim;
+        double lr, weight_decay;
+    } want[] = {{"sgd", 0.01, 0}, {"adam", 0.001, 0}, {"adamw", 0.001, 0.01},
+                {"rmsprop", 0.01, 0}, {"adagrad", 0.01, 0}};
+    for (size_t i = 0; i < sizeof want / sizeof *want; i++) {
+        gd_settings s;
+        blob_settings(&s);
+        gd_settings_free(&s);
+        gd_settings_defaults(&s);
+        char data[600];
+        snprintf(data, sizeof data, "csv:%s,%s", scratch_path("train.csv"),
+                 scratch_path("test.csv"));
+        set(&s, "data", data);
+        set(&s, "model", "linear(3)");
+        set(&s, "val_size", "0");
+        set(&s, "optim", want[i].optim);
+        gd_run *run = create(&s, NULL);
+        const gd_settings *used = gd_run_settings(run);
+        cr_expect_eq(used->lr, want[i].lr, "%s: lr %g", want[i].optim, used->lr);
+        cr_expect_eq(used->weight_decay, want[i].weight_decay, "%s", want[i].optim);
+        cr_expect_eq(used->momentum, 0, "%s", want[i].optim);
+        gd_run_free(run);
+        set(&s, "lr", "0.5"); /* a flag given wins */
+        set(&s, "weight_decay", "0.25");
+        run = create(&s, NULL);
+        cr_expect_eq(gd_run_settings(run)->lr, 0.5);
+        cr_expect_eq(gd_run_settings(run)->weight_decay, 0.25);
+        gd_run_free(run);
+        gd_settings_free(&s);
+    }
+}
+
+/* A momentum nothing would read is refused, not ignored. */
+Test(train, momentum_is_refused_where_nothing_reads_it)
+{
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "momentum", "0.9");
+    set(&s, "optim", "adam");
+    expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT,
+                          "--momentum 0.9: --optim adam has no momentum (only sgd and rmsprop");
+    set(&s, "optim", "adagrad");
+    expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT, "--optim adagrad has no momentum");
+    set(&s, "optim", "sgd");
+    set(&s, "schedule", "onecycle");
+    expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT,
+                          "--momentum 0.9: --schedule onecycle cycles the momentum itself");
+    set(&s, "schedule", "constant");
+    gd_run *run = create(&s, NULL);
+    cr_expect_eq(gd_run_settings(run)->momentum, 0.9);
+    gd_run_free(run);
+    gd_settings_free(&s);
+}
+
+Test(train, plateau_without_a_validation_split_is_refused)
+{
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "schedule", "plateau");
+    expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT,
+                          "--schedule plateau watches the validation split's val_accuracy, and "
+                          "--val-size 0 leaves none");
+    set(&s, "val_size", "40");
+    set(&s, "schedule", "plateau:1");
+    expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT, "--schedule plateau:1: expected");
+    set(&s, "schedule", "plateau:0.5:1.5");
+    expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT, "--schedule plateau:0.5:1.5: expected");
+    set(&s, "schedule", "plateaux");
+    expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT, "--schedule plateaux: expected");
+    set(&s, "early_stop", "loss");
+    expect_create_refused(&s, GD_ERR_INVALID_ARGUMENT,
+                          "--early-stop loss: expected val_accuracy or val_loss");
+    gd_settings_free(&s);
+}
+
+/* val_loss falls every epoch here, but by less than --min-delta 100: no epoch after the
+ * first counts as better, so patience 2 stops after epoch 3 and epoch 1's model is kept;
+ * without min_delta the same run improves and goes on. */
+Test(train, early_stopping_on_val_loss_with_min_delta_stops_when_no_gain_exceeds_it)
+{
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "val_size", "40");
+    set(&s, "early_stop", "val_loss");
+    set(&s, "patience", "2");
+    set(&s, "epochs", "6");
+    set(&s, "min_delta", "100");
+    gd_run *run = create(&s, NULL);
+    gd_run_result r = fit(run, GD_OK);
+    cr_expect_eq(r.stop, GD_STOP_EARLY);
+    cr_expect_eq(r.epochs, 3);
+    cr_expect_eq(r.best_epoch, 1);
+    cr_expect_eq(r.best_val_accuracy, r.history[0].val_accuracy);
+    cr_expect_lt(r.history[2].val_loss, r.history[0].val_loss, "the loss did fall");
+    gd_run_free(run);
+    set(&s, "min_delta", "0");
+    run = create(&s, NULL);
+    r = fit(run, GD_OK);
+    cr_expect_gt(r.epochs, 3);
+    gd_run_free(run);
+    gd_settings_free(&s);
+}
+
+/* The kept model is the epoch of the lowest validation loss when that is watched. */
+Test(train, early_stop_val_loss_keeps_the_epoch_of_the_lowest_val_loss)
+{
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "val_size", "40");
+    set(&s, "early_stop", "val_loss");
+    set(&s, "patience", "0");
+    set(&s, "optim", "sgd");
+    set(&s, "lr", "2"); /* large steps: the validation loss goes up and down */
+    set(&s, "schedule", "constant");
+    set(&s, "epochs", "8");
+    gd_run *run = create(&s, NULL);
+    gd_run_result r = fit(run, GD_OK);
+    int64_t lowest = 0;
+    for (int64_t e = 1; e < r.history_len; e++)
+        lowest = r.history[e].val_loss < r.history[lowest].val_loss ? e : lowest;
+    cr_expect_eq(r.best_epoch, lowest + 1);
+    cr_expect_eq(r.best_val_accuracy, r.history[lowest].val_accuracy);
+    gd_run_free(run);
+    gd_settings_free(&s);
+}
+
+/* Each epoch's rate is what ReduceLROnPlateau (gd_plateau, against PyTorch in
+ * test_schedule_goldens.c) makes of the epochs before it, and the run lowers it at least
+ * once here: an lr of 1e-6 changes no validation answer, so accuracy stalls. */
+Test(train, plateau_lowers_the_rate_of_the_epochs_after_a_stall)
+{
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "val_size", "40");
+    set(&s, "lr", "1e-6");
+    set(&s, "schedule", "plateau:0.5:1");
+    set(&s, "patience", "0");
+    set(&s, "epochs", "8");
+    gd_run *run = create(&s, NULL);
+    gd_run_result r = fit(run, GD_OK);
+    gd_plateau p = gd_plateau_defaults(true, 1e-6);
+    p.factor = 0.5, p.patience = 1;
+    int lowered = 0;
+    for (int64_t e = 0; e < r.history_len; e++) {
+        cr_expect_eq(r.history[e].lr, p.lr, "epoch %lld: %g, not %g", (long long)e + 1,
+                     r.history[e].lr, p.lr);
+        lowered += gd_plateau_step(&p, r.history[e].val_accuracy);
+    }
+    cr_expect_geq(lowered, 2, "lowered %d times", lowered);
+    gd_run_free(run);
+    gd_settings_free(&s);
+}
+
+/* Plateau's state (rate, best, counters) and early stopping's best on val_loss pass
+ * through the checkpoint: stopped after epoch 3 and resumed, the run has the bits and
+ * the rates of an uninterrupted one. */
+static void expect_resume_bit_exact(gd_settings *s, const char *name)
+{
+    char whole[256], parts[256], sub[64];
+    snprintf(sub, sizeof sub, "%s-whole", name);
+    snprintf(whole, sizeof whole, "%s", make_dir(sub));
+    snprintf(sub, sizeof sub, "%s-parts", name);
+    snprintf(parts, sizeof parts, "%s", make_dir(sub));
+    gd_run *a = create(s, &(gd_run_options){.dir = whole});
+    gd_run_result ra = fit(a, GD_OK);
+    gd_run *b = create(s, &(gd_run_options){.dir = parts});
+    trace *t = observe(b);
+    t->stop_at_epoch = 3;
+    fit(b, GD_OK);
+    free(t);
+    gd_run_free(b);
+    b = create(s, &(gd_run_options){.dir = parts, .resume = true});
+    gd_run_result rb = fit(b, GD_OK);
+    cr_assert_eq(rb.history_len, ra.history_len, "%s", name);
+    for (int64_t e = 0; e < ra.history_len; e++)
+        expect_same_epoch(&rb.history[e], &ra.history[e]);
+    cr_expect_eq(rb.stop, ra.stop, "%s", name);
+    cr_expect_eq(rb.best_epoch, ra.best_epoch, "%s", name);
+    cr_expect_eq(rb.test.loss, ra.test.loss, "%s", name);
+    gd_run_free(a);
+    gd_run_free(b);
+}
+
+/* The stalled run of plateau_lowers_the_rate... lowers its rate at epochs 2 and 3, before
+ * the stop: a resume that lost plateau's state would go on at 1e-6. */
+Test(train, plateau_resumes_bit_for_bit)
+{
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "val_size", "40");
+    set(&s, "lr", "1e-6");
+    set(&s, "schedule", "plateau:0.5:0");
+    set(&s, "patience", "0");
+    set(&s, "epochs", "6");
+    expect_resume_bit_exact(&s, "plateau");
+    gd_settings_free(&s);
+}
+
+/* SGD at a large rate: the validation loss goes up and down, so early stopping's best on
+ * val_loss (and its min_delta) decides which epochs count, across the resume too. */
+Test(train, val_loss_stopping_resumes_bit_for_bit)
+{
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "val_size", "40");
+    set(&s, "optim", "sgd");
+    set(&s, "lr", "2");
+    set(&s, "schedule", "plateau:0.5:0");
+    set(&s, "early_stop", "val_loss");
+    set(&s, "min_delta", "0.01");
+    set(&s, "patience", "4");
+    set(&s, "epochs", "8");
+    expect_resume_bit_exact(&s, "val-loss");
+    gd_settings_free(&s);
+}
+
+/* After each step, the optimiser's momentum is the one the schedule gives that step. */
+typedef struct momentum_trace {
+    const gd_schedule *schedule;
+    int64_t steps, wrong;
+    double first, lowest;
+} momentum_trace;
+
+static void check_momentum(void *ctx, gd_run *run, const gd_step_info *i)
+{
+    momentum_trace *t = ctx;
+    double m = gd_optim_momentum(gd_run_optimizer(run));
+    t->wrong += m != gd_schedule_momentum(t->schedule, i->step);
+    t->first = t->steps++ == 0 ? m : t->first;
+    t->lowest = fmin(t->lowest, m);
+}
+
+Test(train, onecycle_cycles_the_optimisers_momentum_each_step)
+{
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "schedule", "onecycle");
+    set(&s, "epochs", "4");
+    const char *optims[] = {"sgd", "rmsprop", "adam", "adamw"};
+    for (size_t k = 0; k < sizeof optims / sizeof *optims; k++) {
+        set(&s, "optim", optims[k]);
+        gd_run *run = create(&s, NULL);
+        gd_schedule onecycle = {.kind = GD_SCHEDULE_ONECYCLE, .base_lr = gd_run_settings(run)->lr,
+                                .total_steps = 4 * BATCHES, .pct_start = 0.3, .div_factor = 25,
+                                .final_div_factor = 1e4, .base_momentum = 0.85,
+                                .max_momentum = 0.95};
+        momentum_trace t = {.schedule = &onecycle, .lowest = 1};
+        gd_observer o = {.ctx = &t, .after_step = check_momentum};
+        cr_assert_eq(gd_run_add_observer(run, &o), GD_OK);
+        fit(run, GD_OK);
+        cr_expect_eq(t.steps, 4 * BATCHES);
+        cr_expect_eq(t.wrong, 0, "%s: %lld steps with another momentum", optims[k],
+                     (long long)t.wrong);
+        cr_expect_eq(t.first, 0.95, "%s", optims[k]);
+        cr_expect(fabs(t.lowest - 0.85) < 1e-3, "%s: lowest %g", optims[k], t.lowest);
+        gd_run_free(run);
+    }
+    gd_settings_free(&s);
+}
+
+/* One cycle over the run: the first step at --lr / 25; SGD without --momentum gets a
+ * momentum buffer (the cycle's 0.95 to 0.85); the resumed run has the same bits. */
+Test(train, onecycle_starts_at_a_25th_of_lr_and_resumes_bit_for_bit)
+{
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "val_size", "40");
+    set(&s, "optim", "sgd");
+    set(&s, "lr", "0.1");
+    set(&s, "schedule", "onecycle");
+    set(&s, "epochs", "5");
+    gd_run *run = create(&s, NULL);
+    cr_expect_eq(gd_optim_state_count(gd_run_optimizer(run)), 1, "a momentum buffer");
+    gd_run_result r = fit(run, GD_OK);
+    /* max + (initial - max) / 2 * 2, as PyTorch computes it: within an ulp of 0.004 */
+    cr_expect(fabs(r.history[0].lr - 0.1 / 25) <= 1e-15, "%.17g", r.history[0].lr);
+    gd_run_free(run);
+    expect_resume_bit_exact(&s, "onecycle");
+    set(&s, "optim", "adam");
+    expect_resume_bit_exact(&s, "onecycle-adam");
     gd_settings_free(&s);
 }

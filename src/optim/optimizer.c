@@ -5,6 +5,7 @@
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 /* Each state tensor starts on a 64-byte boundary of the block, as the arena's pieces do. */
 #define GD_STATE_ALIGN_FLOATS 16
@@ -158,6 +159,42 @@ gd_status gd_optim_step(gd_optimizer *opt)
 void gd_optim_set_lr(gd_optimizer *opt, double lr) { opt->cfg.lr = lr; }
 
 double gd_optim_lr(const gd_optimizer *opt) { return opt->cfg.lr; }
+
+static bool has_state(const gd_optimizer *opt, const char *name)
+{
+    for (int k = 0; k < opt->nstate; k++)
+        if (strcmp(opt->state_name[k], name) == 0)
+            return true;
+    return false;
+}
+
+/* OneCycleLR writes group["momentum"] where the group has one, else betas[0]. SGD and
+ * RMSprop created without momentum have no buffer to write it into: they ignore it. */
+void gd_optim_set_momentum(gd_optimizer *opt, double momentum)
+{
+    switch (opt->cfg.kind) {
+    case GD_OPTIM_SGD:
+    case GD_OPTIM_RMSPROP:
+        if (has_state(opt, "momentum_buffer"))
+            opt->cfg.momentum = momentum;
+        break;
+    case GD_OPTIM_ADAM:
+    case GD_OPTIM_ADAMW: opt->cfg.beta1 = momentum; break;
+    case GD_OPTIM_ADAGRAD: break;
+    }
+}
+
+double gd_optim_momentum(const gd_optimizer *opt)
+{
+    switch (opt->cfg.kind) {
+    case GD_OPTIM_SGD:
+    case GD_OPTIM_RMSPROP: return opt->cfg.momentum;
+    case GD_OPTIM_ADAM:
+    case GD_OPTIM_ADAMW: return opt->cfg.beta1;
+    case GD_OPTIM_ADAGRAD: break;
+    }
+    return NAN;
+}
 
 int64_t gd_optim_step_count(const gd_optimizer *opt) { return opt->steps; }
 

@@ -46,6 +46,9 @@ static gd_status train_batch(gd_run *run, gd_tensor x, const int32_t *labels, gd
     gd_epoch_progress *p = &run->progress;
     gd_tensor in = gd_model_input_view(m, x);
     gd_optim_set_lr(run->opt, info->lr);
+    double momentum = gd_schedule_momentum(&run->schedule, info->step);
+    if (!isnan(momentum))
+        gd_optim_set_momentum(run->opt, momentum);
     gd_status st = gd_model_forward(m, &in);
     if (st == GD_OK)
         st = gd_model_loss(m, &run->loss, labels, NULL, &info->loss);
@@ -114,16 +117,30 @@ static gd_status validate(gd_run *run, gd_epoch_metrics *m)
     return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
 }
 
+static double monitored(const gd_run *run, const gd_epoch_metrics *m)
+{
+    return run->maximize ? m->val_accuracy : m->val_loss;
+}
+
+/* Keras's EarlyStopping test: better than the best by more than min_delta (NaN never). */
+static bool improved(const gd_run *run, double value)
+{
+    double d = run->settings.min_delta, best = run->state.best_metric;
+    return run->maximize ? value - d > best : value + d < best;
+}
+
 /* Without a validation set nothing measures a better epoch: each epoch replaces the kept
  * model, so the last one is kept and early stopping never triggers. */
 static gd_status keep_best(gd_run *run, gd_epoch_metrics *m)
 {
     gd_run_state *s = &run->state;
-    m->best = !m->validated || m->val_accuracy > s->best_val_accuracy;
+    m->best = !m->validated || improved(run, monitored(run, m));
     if (!m->best) {
         s->bad_epochs++;
         return GD_OK;
     }
+    if (m->validated)
+        s->best_metric = monitored(run, m);
     s->best_val_accuracy = m->validated ? m->val_accuracy : NAN;
     s->best_epoch = m->epoch;
     s->bad_epochs = 0;
@@ -149,6 +166,10 @@ static gd_status end_epoch(gd_run *run, gd_epoch_metrics *out)
     gd_status st = validate(run, &m);
     if (st == GD_OK)
         st = keep_best(run, &m);
+    if (st == GD_OK && run->plateau_on && m.validated) { /* the next epoch's rate */
+        gd_plateau_step(&run->plateau, monitored(run, &m));
+        run->schedule.base_lr = run->plateau.lr;
+    }
     s->final_train_loss = m.train_loss;
     s->train_seconds += gd_now_seconds() - p->wall_start;
     if (st == GD_OK)

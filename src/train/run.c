@@ -199,8 +199,8 @@ gd_status gd_optim_config_for(const char *optim, double lr, double momentum,
         if (strcmp(optim, kinds[i].name) != 0)
             continue;
         *out = gd_optim_defaults(kinds[i].kind);
-        out->lr = lr;
-        out->weight_decay = weight_decay;
+        out->lr = isnan(lr) ? out->lr : lr;
+        out->weight_decay = isnan(weight_decay) ? out->weight_decay : weight_decay;
         if (kinds[i].kind == GD_OPTIM_SGD || kinds[i].kind == GD_OPTIM_RMSPROP)
             out->momentum = momentum;
         return GD_OK;
@@ -209,6 +209,27 @@ gd_status gd_optim_config_for(const char *optim, double lr, double momentum,
                    "--optim %s: expected sgd, adam, adamw, rmsprop or adagrad", optim);
 }
 
+/* The numbers the run uses, in its settings (and so in config.json and gd_run_settings):
+ * --lr and --weight-decay not given take the optimiser's PyTorch defaults. */
+static gd_status resolve_optimizer(gd_run *run)
+{
+    gd_settings *s = &run->settings;
+    gd_optim_config c = {0};
+    gd_status st = gd_optim_config_for(s->optim, s->lr, s->momentum, s->weight_decay, &c, run->msg);
+    if (st != GD_OK)
+        return st;
+    s->lr = c.lr;
+    s->weight_decay = c.weight_decay;
+    return GD_OK;
+}
+
+/* OneCycleLR's momentum cycle (PyTorch's base_momentum 0.85, max_momentum 0.95): it
+ * starts at the maximum, which also gives SGD and RMSprop their momentum buffer. */
+#define ONECYCLE_BASE_MOMENTUM 0.85
+#define ONECYCLE_MAX_MOMENTUM 0.95
+
+static bool is_onecycle(const gd_settings *s) { return strcmp(s->schedule, "onecycle") == 0; }
+
 static gd_status make_optimizer(gd_run *run)
 {
     const gd_settings *s = &run->settings;
@@ -216,6 +237,10 @@ static gd_status make_optimizer(gd_run *run)
     gd_status st = gd_optim_config_for(s->optim, s->lr, s->momentum, s->weight_decay, &c, run->msg);
     if (st != GD_OK)
         return st;
+    if (is_onecycle(s) && (c.kind == GD_OPTIM_SGD || c.kind == GD_OPTIM_RMSPROP))
+        c.momentum = ONECYCLE_MAX_MOMENTUM;
+    else if (is_onecycle(s) && (c.kind == GD_OPTIM_ADAM || c.kind == GD_OPTIM_ADAMW))
+        c.beta1 = ONECYCLE_MAX_MOMENTUM;
     st = gd_optim_create(&run->opt, run->model, &c);
     if (st == GD_ERR_LIMIT || st == GD_ERR_NO_MEMORY)
         return gd_fail(run->msg, st, "%s", gd_optim_error(run->opt));
@@ -261,6 +286,42 @@ static gd_status too_many_steps(gd_run *run, const char *flag, double epochs, in
                    "count", flag, epochs, (long long)batches);
 }
 
+/* OneCycleLR's defaults over the steps after the warm-up, peaking at --lr; the momentum
+ * cycles unless the optimiser has none (Adagrad, where PyTorch would refuse
+ * cycle_momentum). */
+static void set_onecycle(gd_run *run, int64_t steps)
+{
+    gd_schedule *s = &run->schedule;
+    s->kind = GD_SCHEDULE_ONECYCLE;
+    s->total_steps = steps, s->pct_start = 0.3, s->div_factor = 25, s->final_div_factor = 1e4;
+    if (strcmp(run->settings.optim, "adagrad") != 0)
+        s->base_momentum = ONECYCLE_BASE_MOMENTUM, s->max_momentum = ONECYCLE_MAX_MOMENTUM;
+}
+
+/* A count that survives config.json (settings.c's bound). */
+#define PATIENCE_MAX 9007199254740991.0
+
+/* ReduceLROnPlateau on the --early-stop metric, PyTorch's defaults unless
+ * plateau:FACTOR[:PATIENCE] gives them. The text was checked to start with "plateau". */
+static gd_status set_plateau(gd_run *run, const char *text)
+{
+    double factor = 0.1, patience = 10;
+    if (strcmp(text, "plateau") != 0 && !parse_schedule_args(text, "plateau", &factor, &patience))
+        factor = NAN;
+    run->schedule.kind = GD_SCHEDULE_PLATEAU;
+    run->plateau_on = true;
+    run->plateau = gd_plateau_defaults(run->maximize, run->settings.lr);
+    run->plateau.factor = factor;
+    run->plateau.patience = patience >= 0 && patience <= PATIENCE_MAX && patience == floor(patience)
+                                ? (int64_t)patience
+                                : -1;
+    if (gd_plateau_check(&run->plateau) != GD_OK)
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
+                       "--schedule %s: expected plateau[:FACTOR[:PATIENCE]], FACTOR in (0, 1) "
+                       "and PATIENCE a whole number of epochs", text);
+    return GD_OK;
+}
+
 /* --schedule in epochs, turned into a per-step gd_schedule. */
 static gd_status make_schedule(gd_run *run)
 {
@@ -292,10 +353,16 @@ static gd_status make_schedule(gd_run *run)
     } else if (parse_schedule_args(text, "exp", &a, &unused) && unused == 0 && a > 0) {
         s->kind = GD_SCHEDULE_EXPONENTIAL;
         s->gamma = pow(a, 1.0 / (double)batches); /* a per epoch */
+    } else if (strcmp(text, "onecycle") == 0)
+        set_onecycle(run, main_steps);
+    else if (strncmp(text, "plateau", 7) == 0 && (!text[7] || text[7] == ':')) {
+        gd_status st = set_plateau(run, text);
+        if (st != GD_OK)
+            return st;
     } else if (strcmp(text, "constant") != 0)
         return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
-                       "--schedule %s: expected constant, cosine, linear, step:EPOCHS[:GAMMA] "
-                       "or exp:GAMMA", text);
+                       "--schedule %s: expected constant, cosine, linear, step:EPOCHS[:GAMMA], "
+                       "exp:GAMMA, onecycle or plateau[:FACTOR[:PATIENCE]]", text);
     if (gd_schedule_check(s) != GD_OK)
         return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
                        "--schedule %s: impossible settings for this run", text);
@@ -325,6 +392,9 @@ static gd_status setup(gd_run *run, bool resume)
     /* Settings checked together (--warmup within --epochs): flags arrive one at a time. */
     gd_status st = gd_settings_check(&run->settings, run->msg);
     if (!st)
+        st = resolve_optimizer(run);
+    run->maximize = strcmp(run->settings.early_stop, "val_accuracy") == 0;
+    if (!st)
         st = prepare_data(run);
     if (!st && resume)
         st = load_checkpoint_model(run, &checkpoint);
@@ -345,7 +415,8 @@ static gd_status setup(gd_run *run, bool resume)
     if ((st = make_loader(run)) || (st = set_augmentation(run)) || (st = make_optimizer(run)) ||
         (st = make_schedule(run)))
         return st;
-    run->state.best_val_accuracy = -1;
+    run->state.best_metric = run->maximize ? -INFINITY : INFINITY;
+    run->state.best_val_accuracy = NAN;
     if (checkpoint)
         return gd_run_restore_checkpoint(run);
     return gd_run_write_config(run);

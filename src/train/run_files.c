@@ -152,8 +152,13 @@ gd_status gd_run_write_metrics(gd_run *run)
 
 /* The run state in a checkpoint, schema 1:
  *   {"schema": 1, "best_epoch": E, "bad_epochs": N, "samples": N,
- *    "best_val_accuracy": A, "train_seconds": S, "loop_seconds": S,
- *    "final_train_loss": L, "history": [one metrics.jsonl object per epoch]} */
+ *    "best_metric": M, "best_val_accuracy": A, "train_seconds": S, "loop_seconds": S,
+ *    "final_train_loss": L, "history": [one metrics.jsonl object per epoch],
+ *    "plateau": {"base_lr": R, "lr": R, "best": M, "num_bad_epochs": N,
+ *                "cooldown_counter": N}}
+ * best_metric (the best --early-stop value) and plateau (with --schedule plateau only)
+ * came later: a state without best_metric watched val_accuracy, its best_val_accuracy.
+ * A best that is still +-infinity (nothing measured yet) is null. */
 #define RUN_STATE_SCHEMA 1
 #define RUN_STATE_MAX (1 << 24) /* the history of a hundred thousand epochs */
 
@@ -165,6 +170,7 @@ static char *state_json(const gd_run *run)
     gd_json_add_number(j, "best_epoch", (double)s->best_epoch);
     gd_json_add_number(j, "bad_epochs", (double)s->bad_epochs);
     gd_json_add_number(j, "samples", (double)s->samples);
+    gd_json_add_number(j, "best_metric", s->best_metric);
     gd_json_add_number(j, "best_val_accuracy", s->best_val_accuracy);
     gd_json_add_number(j, "train_seconds", s->train_seconds);
     gd_json_add_number(j, "loop_seconds", s->loop_seconds);
@@ -172,6 +178,14 @@ static char *state_json(const gd_run *run)
     cJSON *history = cJSON_AddArrayToObject(j, "history");
     for (int64_t i = 0; history && i < run->history_len; i++)
         cJSON_AddItemToArray(history, epoch_json(&run->history[i]));
+    cJSON *p = run->plateau_on ? cJSON_AddObjectToObject(j, "plateau") : NULL;
+    if (p) {
+        gd_json_add_number(p, "base_lr", run->settings.lr);
+        gd_json_add_number(p, "lr", run->plateau.lr);
+        gd_json_add_number(p, "best", run->plateau.best);
+        gd_json_add_number(p, "num_bad_epochs", (double)run->plateau.num_bad_epochs);
+        gd_json_add_number(p, "cooldown_counter", (double)run->plateau.cooldown_counter);
+    }
     char *text = cJSON_PrintUnformatted(j);
     cJSON_Delete(j);
     return text;
@@ -187,6 +201,33 @@ gd_status gd_run_save_checkpoint(gd_run *run)
                                       gd_run_path(run, "checkpoint.safetensors", path), &err);
     free(state);
     return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
+}
+
+/* A best from the file, or the start's (+-infinity, written as null) when it has none. */
+static double best_or_start(const cJSON *j, const char *key, bool maximize)
+{
+    double v = number_or_nan(j, key);
+    return isnan(v) ? (maximize ? -INFINITY : INFINITY) : v;
+}
+
+/* Plateau's counters and rate; a resume with a new --lr (not the rate the run started
+ * from) starts plateau's rate at it, keeping the best and the counters. */
+static gd_status parse_plateau(gd_run *run, const cJSON *j, const char *path)
+{
+    const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "plateau");
+    if (!run->plateau_on || !p)
+        return GD_OK;
+    gd_plateau *q = &run->plateau;
+    double lr = number_or_nan(p, "lr");
+    if (!count_of(p, "num_bad_epochs", &q->num_bad_epochs) ||
+        !count_of(p, "cooldown_counter", &q->cooldown_counter) || !(lr > 0 && isfinite(lr)))
+        return gd_fail(run->msg, GD_ERR_FORMAT,
+                       "%s: its run state's plateau needs counts and a rate above 0", path);
+    q->best = best_or_start(p, "best", q->maximize);
+    if (number_or_nan(p, "base_lr") == run->settings.lr)
+        q->lr = lr;
+    run->schedule.base_lr = q->lr;
+    return GD_OK;
 }
 
 static gd_status parse_state(gd_run *run, const char *text, const char *path)
@@ -209,10 +250,12 @@ static gd_status parse_state(gd_run *run, const char *text, const char *path)
                        bad);
     }
     s->best_val_accuracy = number_or_nan(j, "best_val_accuracy");
+    s->best_metric = best_or_start(j, cJSON_GetObjectItemCaseSensitive(j, "best_metric")
+                                          ? "best_metric" : "best_val_accuracy", run->maximize);
     s->train_seconds = number_or_nan(j, "train_seconds");
     s->loop_seconds = number_or_nan(j, "loop_seconds");
     s->final_train_loss = number_or_nan(j, "final_train_loss");
-    gd_status st = GD_OK;
+    gd_status st = parse_plateau(run, j, path);
     run->history_len = 0;
     for (const cJSON *e = history->child; e && st == GD_OK; e = e->next) {
         gd_epoch_metrics m;

@@ -35,6 +35,10 @@ typedef struct range {
 #define OPEN(lo, hi) {(lo), (hi), true, true}       /* (lo, hi) */
 #define NO_RANGE CLOSED(0, 0)                       /* text and seeds */
 
+/* The default of a number that depends on --optim (torch.optim's own for each): the field
+ * holds NaN, JSON null, until gd_run_create puts the chosen optimiser's value there. */
+#define BY_OPTIMISER "optimiser's"
+
 typedef struct setting {
     gd_setting_info info;
     size_t offset;
@@ -84,15 +88,19 @@ static const setting table[] = {
       GD_SETTING_TEXT}, AT(init_from), NO_RANGE},
     {{"optim", "optim", "NAME", "optimisation", "sgd, adam, adamw, rmsprop, adagrad", "adam",
       GD_SETTING_TEXT}, AT(optim), NO_RANGE},
-    {{"lr", "lr", "RATE", "optimisation", "learning rate", "0.001", GD_SETTING_REAL}, AT(lr),
-     OPEN(0, INFINITY)},
-    {{"momentum", "momentum", "M", "optimisation", "SGD and RMSprop momentum", "0.9",
-      GD_SETTING_REAL}, AT(momentum), HALF_OPEN(0, 1)},
+    {{"lr", "lr", "RATE", "optimisation",
+      "learning rate; PyTorch's default for --optim: adam, adamw 0.001; sgd, rmsprop, "
+      "adagrad 0.01", BY_OPTIMISER, GD_SETTING_REAL}, AT(lr), OPEN(0, INFINITY)},
+    {{"momentum", "momentum", "M", "optimisation",
+      "SGD and RMSprop momentum (adam, adamw and adagrad have none; onecycle cycles it)",
+      "0", GD_SETTING_REAL}, AT(momentum), HALF_OPEN(0, 1)},
     {{"weight_decay", "weight-decay", "W", "optimisation",
-      "as the optimiser defines it (AdamW: decoupled)", "0", GD_SETTING_REAL},
-     AT(weight_decay), HALF_OPEN(0, INFINITY)},
+      "as the optimiser defines it; PyTorch's default: adamw 0.01 (decoupled), others 0",
+      BY_OPTIMISER, GD_SETTING_REAL}, AT(weight_decay), HALF_OPEN(0, INFINITY)},
     {{"schedule", "schedule", "KIND", "optimisation",
-      "constant, cosine, linear, step:EPOCHS[:GAMMA], exp:GAMMA", "cosine", GD_SETTING_TEXT},
+      "constant, cosine, linear, step:EPOCHS[:GAMMA], exp:GAMMA, onecycle (peak --lr; "
+      "momentum or beta1 0.95-0.85), plateau[:FACTOR[:PATIENCE]] (x0.1 after 10 epochs "
+      "without an --early-stop improvement)", "cosine", GD_SETTING_TEXT},
      AT(schedule), NO_RANGE},
     {{"warmup", "warmup", "EPOCHS", "optimisation", "linear learning-rate warm-up", "0",
       GD_SETTING_COUNT}, AT(warmup), CLOSED(0, COUNT_MAX)},
@@ -105,8 +113,14 @@ static const setting table[] = {
     {{"epochs", "epochs", "N", "optimisation", "at most N epochs", "30", GD_SETTING_COUNT},
      AT(epochs), CLOSED(1, COUNT_MAX)},
     {{"patience", "patience", "N", "optimisation",
-      "stop after N epochs without a better validation accuracy (0: never); the best "
+      "stop after N epochs without a better --early-stop metric (0: never); the best "
       "model is the one kept", "8", GD_SETTING_COUNT}, AT(patience), CLOSED(0, COUNT_MAX)},
+    {{"early_stop", "early-stop", "METRIC", "optimisation",
+      "what --patience, the kept model and plateau watch: val_accuracy or val_loss",
+      "val_accuracy", GD_SETTING_TEXT}, AT(early_stop), NO_RANGE},
+    {{"min_delta", "min-delta", "D", "optimisation",
+      "an --early-stop improvement must exceed D (Keras's min_delta)", "0", GD_SETTING_REAL},
+     AT(min_delta), HALF_OPEN(0, INFINITY)},
     {{"batch_size", "batch-size", "N", "optimisation",
       "mini-batch size; the last partial batch is used, except a single leftover sample "
       "when the model has batch norm (which needs two)", "128", GD_SETTING_COUNT},
@@ -278,15 +292,53 @@ gd_status gd_settings_set(gd_settings *s, const char *key, const char *text, gd_
     return set_from_text(s, d, text, msg);
 }
 
-/* What no single setting's range can say: a warm-up is at most the run. Refused in the
- * wording of a range, with --epochs's value as the bound. */
+static bool has_momentum(const char *optim)
+{
+    return strcmp(optim, "sgd") == 0 || strcmp(optim, "rmsprop") == 0;
+}
+
+static bool is_plateau(const char *schedule)
+{
+    return strncmp(schedule, "plateau", 7) == 0 && (!schedule[7] || schedule[7] == ':');
+}
+
+/* A momentum that nothing would read is refused rather than ignored: Adam's counterpart is
+ * beta1, and onecycle sets the momentum itself each step. */
+static gd_status check_momentum(const gd_settings *s, char *msg)
+{
+    if (s->momentum == 0)
+        return GD_OK;
+    if (strcmp(s->schedule, "onecycle") == 0)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
+                       "--momentum %g: --schedule onecycle cycles the momentum itself (0.95 to "
+                       "0.85 and back, as PyTorch's OneCycleLR); leave --momentum out",
+                       s->momentum);
+    if (strcmp(s->optim, "adam") == 0 || strcmp(s->optim, "adamw") == 0 ||
+        strcmp(s->optim, "adagrad") == 0)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
+                       "--momentum %g: --optim %s has no momentum (only sgd and rmsprop take "
+                       "--momentum)", s->momentum, s->optim);
+    return GD_OK;
+}
+
+/* What no single setting's range can say: a warm-up is at most the run (refused in the
+ * wording of a range, with --epochs's value as the bound), a momentum something reads, a
+ * metric early stopping knows, and a validation split for plateau to watch. */
 gd_status gd_settings_check(const gd_settings *s, char *msg)
 {
     if (s->warmup > s->epochs)
         return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
                        "--warmup %lld: expected an integer in [0, %lld] (at most --epochs)",
                        (long long)s->warmup, (long long)s->epochs);
-    return GD_OK;
+    if (strcmp(s->early_stop, "val_accuracy") != 0 && strcmp(s->early_stop, "val_loss") != 0)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
+                       "--early-stop %.64s: expected val_accuracy or val_loss", s->early_stop);
+    if (is_plateau(s->schedule) && s->val_size == 0)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
+                       "--schedule %.64s watches the validation split's %s, and --val-size 0 "
+                       "leaves none: give a --val-size above 0 or another --schedule",
+                       s->schedule, s->early_stop);
+    return check_momentum(s, msg);
 }
 
 /* ------------------------------------------------------ defaults, copies */
@@ -310,7 +362,9 @@ void gd_settings_defaults(gd_settings *s)
         const setting *d = &table[i];
         /* "all" (limit) and "off" (switches) stand for 0, which memset set. */
         const char *text = d->info.fallback;
-        if (strcmp(text, "all") != 0 && strcmp(text, "off") != 0)
+        if (strcmp(text, BY_OPTIMISER) == 0)
+            *(double *)field(s, d) = NAN;
+        else if (strcmp(text, "all") != 0 && strcmp(text, "off") != 0)
             set_from_text(s, d, text, (char[GD_MSG_MAX]){0});
     }
 }
@@ -404,6 +458,10 @@ static gd_status read_setting(gd_settings *s, const cJSON *j, const setting *d, 
     const cJSON *v = cJSON_GetObjectItemCaseSensitive(j, d->info.key);
     if (!v)
         return GD_OK; /* a key added since the file was written: its default */
+    if (cJSON_IsNull(v) && strcmp(d->info.fallback, BY_OPTIMISER) == 0) {
+        *(double *)field(s, d) = NAN; /* written before gd_run_create chose the number */
+        return GD_OK;
+    }
     char buf[64];
     const char *text;
     /* cJSON reads 1e999 as infinity, which parse_real then refuses. */
@@ -436,6 +494,10 @@ gd_status gd_settings_from_json(gd_settings *s, const char *json, gd_error *err)
     for (size_t i = 0; !st && i < NSETTINGS; i++)
         if ((st = read_setting(&next, j, &table[i], msg)) != GD_OK)
             gd_settings_free(&next);
+    /* Schema 1 gave every optimiser momentum 0.9, which Adam, AdamW and Adagrad never
+     * read and schema 2 refuses for them: an old file's stands for nothing. */
+    if (!st && !(schema && schema->valuedouble >= 2) && !has_momentum(next.optim))
+        next.momentum = 0;
     if (!st && (st = gd_settings_check(&next, msg)) != GD_OK)
         gd_settings_free(&next);
     cJSON_Delete(j);

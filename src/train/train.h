@@ -8,10 +8,12 @@
 #define GD_DEFAULT_MODEL \
     "linear(512) bn relu dropout(0.2) linear(256) bn relu dropout(0.2) linear(10)"
 
-/* What a checkpoint must carry beyond the library's objects to resume bit for bit. */
+/* What a checkpoint must carry beyond the library's objects to resume bit for bit:
+ * best_metric is the best --early-stop value (what bad_epochs counts from), and
+ * best_val_accuracy the accuracy of best_epoch; plateau's state is the run's plateau. */
 typedef struct gd_run_state {
     int64_t epoch, best_epoch, bad_epochs, samples;
-    double best_val_accuracy, train_seconds, loop_seconds, final_train_loss;
+    double best_metric, best_val_accuracy, train_seconds, loop_seconds, final_train_loss;
 } gd_run_state;
 
 /* The epoch in progress: what gd_run_step accumulates until the epoch ends. */
@@ -29,6 +31,9 @@ struct gd_run {
     gd_model *model;
     gd_optimizer *opt;
     gd_schedule schedule;
+    bool plateau_on;    /* --schedule plateau: plateau.lr is the schedule's base_lr */
+    gd_plateau plateau;
+    bool maximize;      /* --early-stop val_accuracy (else val_loss, minimised) */
     gd_loader *loader;
     gd_loss loss;
     bool batchnorm;
@@ -60,7 +65,8 @@ bool gd_json_add_number(struct cJSON *j, const char *key, double v);
 double gd_now_seconds(void);
 
 /* The optimiser --optim names, with --lr, --momentum (SGD and RMSprop only) and
- * --weight-decay, or GD_ERR_INVALID_ARGUMENT naming the choices. */
+ * --weight-decay, or GD_ERR_INVALID_ARGUMENT naming the choices. An lr or weight_decay
+ * of NaN (not given) keeps the optimiser's PyTorch default. */
 gd_status gd_optim_config_for(const char *optim, double lr, double momentum,
                               double weight_decay, gd_optim_config *out, char *msg);
 
