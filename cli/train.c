@@ -311,8 +311,7 @@ static int finish(trainer *t, const gd_run_result *r)
     printf("; %.1f s\nmodel: %s\n", r->train_seconds,
            run_path(path, sizeof path, t->dir, "model.safetensors"));
     print_loss_line(t, r);
-    printf("report: gradus report %s   (writes %s)\n", t->dir,
-           run_path(path, sizeof path, t->dir, "report.html"));
+    printf("report: gradus report %s\n", t->dir); /* it writes RUN_DIR/report.html */
     return EXIT_OK;
 }
 
@@ -378,6 +377,48 @@ static int save_changed_settings(const trainer *t)
     return st == GD_OK ? EXIT_OK : fail_status("train", st, err.message);
 }
 
+/* 1234567 as "1,234,567" into buf. */
+static const char *with_commas(int64_t n, char *buf, size_t len)
+{
+    char digits[32];
+    int nd = snprintf(digits, sizeof digits, "%lld", (long long)n), o = 0;
+    for (int i = 0; i < nd && o + 2 < (int)len; i++) {
+        if (i > 0 && digits[i - 1] != '-' && (nd - i) % 3 == 0)
+            buf[o++] = ',';
+        buf[o++] = digits[i];
+    }
+    buf[o] = '\0';
+    return buf;
+}
+
+static int64_t split_size(gd_run *run, const char *split)
+{
+    gd_dataset *ds = gd_run_dataset(run, split);
+    return ds ? gd_dataset_size(ds) : 0;
+}
+
+/* The run as it starts: the model's size, the data's splits, and the optimiser with the
+ * values it uses (each optimiser's PyTorch defaults unless given), as the run holds them;
+ * within 80 columns. */
+static void say_start(const trainer *t)
+{
+    const gd_settings *s = gd_run_settings(t->run);
+    char params[32], opt[160], rest[96];
+    printf("model: %s parameters; data: %lld train, %lld val, %lld test\n",
+           with_commas(gd_run_parameter_count(t->run), params, sizeof params),
+           (long long)split_size(t->run, "train"), (long long)split_size(t->run, "val"),
+           (long long)split_size(t->run, "test"));
+    bool momentum = strcmp(s->optim, "sgd") == 0 || strcmp(s->optim, "rmsprop") == 0;
+    int len = snprintf(opt, sizeof opt, "optimiser: %s, lr %g", s->optim, s->lr);
+    if (momentum)
+        len += snprintf(opt + len, sizeof opt - (size_t)len, ", momentum %g", s->momentum);
+    snprintf(opt + len, sizeof opt - (size_t)len, ", weight decay %g", s->weight_decay);
+    snprintf(rest, sizeof rest, "schedule %.40s, batches of %lld", s->schedule,
+             (long long)s->batch_size);
+    bool one_line = strlen(opt) + 2 + strlen(rest) <= 80;
+    printf("%s%s%s\n", opt, one_line ? "; " : "\n", rest);
+}
+
 /* A resumed run with nothing left to do: it finished its --epochs, or --patience stopped
  * it. Said with what to give to go on; true then. */
 static bool says_run_is_done(const trainer *t)
@@ -408,6 +449,7 @@ static int start_run(trainer *t, bool resume)
     if (st != GD_OK)
         return fail_status("train", st, err.message);
     printf("run folder: %s\n", t->dir);
+    say_start(t);
     int rc = resume ? save_changed_settings(t) : EXIT_OK;
     if (rc != EXIT_OK)
         return rc;

@@ -34,6 +34,12 @@ contains "bad spec message names the position" "$WORK/err" "1:"
 
 # ---------------------------------------------------------------- train, eval, predict
 expect "train runs on Fashion-MNIST" 0 "$GRADUS" train --model "$SMALL_MLP" $FAST --out "$WORK/run"
+# linear(64): 784*64 + 64; bn: 2*64; linear(10): 64*10 + 10.
+contains "train prints the parameter count at the start" "$WORK/out" "^model: 51,018 parameters; data: 5000 train, 1000 val, 10000 test$"
+contains "train prints the optimiser's values it uses" "$WORK/out" "^optimiser: adam, lr 0.001, weight decay 0"
+# Columns, not bytes: each three-byte character (the sparkline's blocks, the arrow) is one.
+LC_ALL=C sed 's/\xe2[\x80-\xbf][\x80-\xbf]/x/g' "$WORK/out" | awk 'length > 80 { exit 1 }' \
+    && ok "train's output fits 80 columns" || bad "train's output fits 80 columns"
 for f in model.safetensors checkpoint.safetensors metrics.jsonl summary.json config.json; do
     [ -s "$WORK/run/$f" ] && ok "run folder holds $f" || bad "run folder holds $f"
 done
@@ -55,10 +61,10 @@ awk "BEGIN{d=$eval_acc-$acc; exit !(d < 0.00005 && d > -0.00005)}" && ok "eval a
 
 gunzip -c "$DATA/t10k-images-idx3-ubyte.gz" >"$WORK/test-images"
 expect "predict on IDX images" 0 "$GRADUS" predict --model "$WORK/run/model.safetensors" --input "$WORK/test-images" --output "$WORK/pred.csv"
-[ "$(wc -l <"$WORK/pred.csv")" -eq 10000 ] && ok "predict writes one row per image" || bad "predict writes one row per image"
+[ "$(wc -l <"$WORK/pred.csv")" -eq 10001 ] && ok "predict writes a header and one row per image" || bad "predict writes a header and one row per image"
 expect "predict --probs" 0 "$GRADUS" predict --model "$WORK/run/model.safetensors" --input "$DATA/t10k-images-idx3-ubyte.gz" --probs
-awk -F, 'NR==1{s=0; for(i=2;i<=NF;i++) s+=$i; exit !(NF==11 && s>0.999 && s<1.001)}' "$WORK/out" \
-    && ok "predict --probs gives the class and 10 probabilities summing to 1" || bad "predict --probs row format"
+awk -F, 'NR==2{s=0; for(i=3;i<=NF;i++) s+=$i; exit !(NF==12 && s>0.999 && s<1.001)}' "$WORK/out" \
+    && ok "predict --probs gives the id, the class and 10 probabilities summing to 1" || bad "predict --probs row format"
 printf '1,2,3\n' >"$WORK/short.csv"
 expect "predict rejects inputs of the wrong size" 2 "$GRADUS" predict --model "$WORK/run/model.safetensors" --input "$WORK/short.csv"
 
@@ -239,7 +245,7 @@ for model in pytorch_mlp pytorch_cnn; do
     awk "BEGIN{d=${got:-0}-${want:-9}; exit !(d < 0.0005 && d > -0.0005)}" \
         && ok "eval of $model agrees with PyTorch's test accuracy ($got, $want)" || bad "eval of $model: $got, PyTorch $want"
     expect "predict with $model" 0 "$GRADUS" predict --model "$REF/$model.safetensors" --input "$WORK/test-images" --output "$WORK/$model.csv"
-    [ "$(wc -l <"$WORK/$model.csv")" -eq 10000 ] && ok "predict with $model writes one row per image" || bad "predict with $model writes one row per image"
+    [ "$(wc -l <"$WORK/$model.csv")" -eq 10001 ] && ok "predict with $model writes a header and one row per image" || bad "predict with $model writes a header and one row per image"
 done
 expect "a PyTorch CNN on CSV rows, whose shape no layer fixes, exits 3" 3 "$GRADUS" predict --model "$REF/pytorch_cnn.safetensors" --input "$WORK/short.csv"
 contains "the message asks for the input shape" "$WORK/err" "no gradus.input_shape"

@@ -24,7 +24,7 @@ expect "train --monitor=5 (the report's full run)" 0 env LANG=C.UTF-8 LC_ALL= "$
 grep -q '^train loss [▁▂▃▄▅▆▇█]\{2,60\} .*(per step, 30 values)$' "$WORK/out" \
     && ok "train ends with a sparkline of its 30 steps' loss in block characters" \
     || bad "train ends with a sparkline of its 30 steps' loss in block characters"
-contains "train prints the command that makes the report" "$WORK/out" "^report: gradus report $WORK/full "
+contains "train prints the command that makes the report" "$WORK/out" "^report: gradus report $WORK/full$"
 cp "$WORK/out" "$WORK/train-full.out"
 expect "gradus check --out adds its results to the run folder" 0 "$GRADUS" check --limit 2000 --threads 2 --out "$WORK/full"
 expect "train without --monitor" 0 env LANG=C LC_ALL= "$GRADUS" train $RUN --out "$WORK/plain"
