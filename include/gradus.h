@@ -572,6 +572,10 @@ GD_API void gd_preprocess_free(gd_preprocess *p);
 GD_API const char *gd_preprocess_spec(const gd_preprocess *p);
 /* Per-sample shape after the transform (pca/whiten: K features). */
 GD_API int gd_preprocess_output_shape(const gd_preprocess *p, int64_t dims[GD_MAX_DIMS]);
+/* The smallest and largest fitted mean (per feature; per channel for center-channel),
+ * which say where the training data lay: data in [0, 1] has every mean in [0, 1]. false
+ * (and *lo, *hi untouched) for "none", which keeps no statistics. */
+GD_API bool gd_preprocess_mean_range(const gd_preprocess *p, double *lo, double *hi);
 /* Transforms n samples from in to out (out may equal in when the size is kept). */
 GD_API gd_status gd_preprocess_apply(const gd_preprocess *p, const float *in, int64_t n,
                                      float *out);

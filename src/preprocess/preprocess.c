@@ -250,6 +250,21 @@ int gd_preprocess_output_shape(const gd_preprocess *p, int64_t dims[GD_MAX_DIMS]
     return gd_preprocess_input_shape(p, dims);
 }
 
+bool gd_preprocess_mean_range(const gd_preprocess *p, double *lo, double *hi)
+{
+    if (!p || !p->mean || !lo || !hi)
+        return false;
+    int64_t n = p->kind == GD_PRE_CENTER_CHANNEL ? p->in.dims[0] : p->d;
+    double min = p->mean[0], max = p->mean[0];
+    for (int64_t j = 1; j < n; j++) {
+        min = p->mean[j] < min ? p->mean[j] : min;
+        max = p->mean[j] > max ? p->mean[j] : max;
+    }
+    *lo = min;
+    *hi = max;
+    return true;
+}
+
 int gd_preprocess_input_shape(const gd_preprocess *p, int64_t dims[GD_MAX_DIMS])
 {
     for (int i = 0; i < p->in.ndim; i++)
