@@ -363,4 +363,82 @@ static inline gd_status fuzz_read_checkpoint(const uint8_t *data, size_t size, g
     return first;
 }
 
+/* --------------------------------------------------------------- shape text */
+
+/* The input (NUL-terminated here) as a shape: gd_parse_shape, then as --csv-shape through
+ * gd_data_load on a CSV of two rows of 12 features (3x4, 1x3x4, 3x2x2 ... fit). What
+ * parses must be digits joined by x whose product fits, and must read back the same from
+ * its own printing; what --csv-shape accepts must give both sets a 3-d shape of 12 (""
+ * leaves them flat). */
+#define FUZZ_SHAPE_FEATURES 12
+
+static inline void fuzz_check_shape(const char *text, int ndim, const int64_t *dims)
+{
+    FUZZ_REQUIRE(ndim >= 1 && ndim <= GD_MAX_DIMS - 1);
+    FUZZ_REQUIRE(strspn(text, "0123456789x") == strlen(text));
+    char printed[128];
+    size_t at = 0;
+    int64_t product = 1;
+    for (int i = 0; i < ndim; i++) {
+        FUZZ_REQUIRE(dims[i] >= 1 && product <= INT64_MAX / dims[i]);
+        product *= dims[i];
+        at += (size_t)snprintf(printed + at, sizeof printed - at, i ? "x%lld" : "%lld",
+                               (long long)dims[i]);
+    }
+    int again = 0;
+    int64_t back[GD_MAX_DIMS - 1];
+    gd_error e;
+    FUZZ_REQUIRE(gd_parse_shape(printed, &again, back, &e) == GD_OK && again == ndim);
+    FUZZ_REQUIRE(memcmp(back, dims, (size_t)ndim * sizeof *dims) == 0);
+}
+
+static inline void fuzz_check_csv_shape(const char *text, gd_status st, gd_dataset *train,
+                                        gd_dataset *test, const gd_error *e)
+{
+    if (st != GD_OK) {
+        FUZZ_REQUIRE(train == NULL && test == NULL && e->message[0] != '\0');
+        return;
+    }
+    gd_dataset *sets[2] = {train, test};
+    for (int i = 0; i < 2; i++) {
+        int64_t dims[GD_MAX_DIMS];
+        int ndim = gd_dataset_sample_shape(sets[i], dims);
+        if (text[0] == '\0') /* "": the rows stay flat */
+            FUZZ_REQUIRE(ndim == 1 && dims[0] == FUZZ_SHAPE_FEATURES);
+        else
+            FUZZ_REQUIRE(ndim == 3 && dims[0] * dims[1] * dims[2] == FUZZ_SHAPE_FEATURES);
+        fuzz_check_dataset(sets[i]);
+        gd_dataset_free(sets[i]);
+    }
+}
+
+static inline gd_status fuzz_read_shape(const uint8_t *data, size_t size, gd_error *err)
+{
+    char *text = malloc(size + 1);
+    FUZZ_REQUIRE(text != NULL);
+    memcpy(text, data, size);
+    text[size] = '\0';
+    int ndim = 0;
+    int64_t dims[GD_MAX_DIMS - 1];
+    gd_status first = gd_parse_shape(text, &ndim, dims, err);
+    if (first == GD_OK)
+        fuzz_check_shape(text, ndim, dims);
+    else
+        FUZZ_REQUIRE(err->message[0] != '\0');
+    char path[256], source[600];
+    fuzz_path("shape.csv", path, sizeof path);
+    static const char rows[] = "0,1,2,3,4,5,6,7,8,9,10,11,12\n1,2,3,4,5,6,7,8,9,10,11,12,13\n";
+    fuzz_write(path, rows, sizeof rows - 1);
+    snprintf(source, sizeof source, "csv:%s,%s", path, path);
+    gd_data_options opt = {.label_column = 0, .csv_shape = text};
+    gd_dataset *train = NULL, *test = NULL;
+    gd_error e;
+    gd_status st = gd_data_load(source, &opt, &train, &test, &e);
+    fuzz_check_csv_shape(text, st, train, test, &e);
+    fuzz_keep(&first, err, st, &e);
+    unlink(path);
+    free(text);
+    return first;
+}
+
 #endif
