@@ -53,8 +53,11 @@ typedef struct data_source {
     int label_column;
     bool csv_header;
 } data_source;
-/* Reads --input of predict: IDX images (by magic) or CSV. */
-int load_inputs(const char *cmd, const char *path, int label_column, bool header, gd_dataset **out);
+/* Reads --input of predict: IDX images (by magic) or CSV with csv's options, path NULL
+ * for CSV on standard input; *is_csv says which was read (CSV values are used as they
+ * are, IDX pixels divided by 255). */
+int load_inputs(const char *cmd, const char *path, const gd_data_options *csv, gd_dataset **out,
+                bool *is_csv);
 
 /* EXIT_USAGE, with a message, when the data's samples are not the model's input size. */
 int check_input_size(const char *cmd, const gd_model *m, gd_dataset *ds);

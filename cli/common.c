@@ -156,11 +156,32 @@ static bool looks_like_idx(const char *path)
     return magic[0] == 0 && magic[1] == 0 && (magic[2] == 0x08 || magic[2] == 0x0D);
 }
 
-int load_inputs(const char *cmd, const char *path, int label_column, bool header, gd_dataset **out)
+/* With a shape, CSV goes through gd_data_load, which gives its rows that shape. */
+static gd_status read_csv(const char *path, const gd_data_options *csv, gd_dataset **out,
+                          gd_error *err)
 {
-    gd_error err;
-    gd_status st = looks_like_idx(path) ? gd_dataset_read_idx(out, path, NULL, &err)
-                                        : gd_dataset_read_csv(out, path, label_column, header, &err);
+    if (!csv->csv_shape || !*csv->csv_shape)
+        return gd_dataset_read_csv(out, path, csv->label_column, csv->csv_header, err);
+    size_t len = strlen(path) + 5;
+    char *source = malloc(len);
+    if (!source)
+        return GD_ERR_NO_MEMORY;
+    snprintf(source, len, "csv:%s", path);
+    gd_status st = gd_data_load(source, csv, out, NULL, err);
+    free(source);
+    return st;
+}
+
+int load_inputs(const char *cmd, const char *path, const gd_data_options *csv, gd_dataset **out,
+                bool *is_csv)
+{
+    gd_error err = {{0}};
+    /* Standard input is read once, as CSV: sniffing its magic would consume it. */
+    *is_csv = !path || !looks_like_idx(path);
+    gd_status st = *is_csv ? read_csv(path ? path : "/dev/stdin", csv, out, &err)
+                           : gd_dataset_read_idx(out, path, NULL, &err);
+    if (st == GD_ERR_NO_MEMORY && !err.message[0])
+        snprintf(err.message, sizeof err.message, "out of memory");
     return read_status(cmd, st, &err);
 }
 
