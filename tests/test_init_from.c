@@ -96,7 +96,8 @@ Test(init_from, matches_by_name_and_skips_and_reports_another_shape)
     /* The file's second linear has 5 outputs, the model's 3: only layer 0 fits. */
     const char *path = saved("linear(8) relu linear(5)", "a.safetensors");
     gd_model *src = model("linear(8) relu linear(5)", 1);
-    gd_model *m = model("linear(8) relu linear(3)", 2), *fresh = model("linear(8) relu linear(3)", 2);
+    gd_model *m = model("linear(8) relu linear(3)", 2);
+    gd_model *fresh = model("linear(8) relu linear(3)", 2);
     gd_init_report r;
     gd_error err;
     cr_assert_eq(gd_model_init_from(m, path, &r, &err), GD_OK, "%s", err.message);
@@ -251,7 +252,8 @@ Test(init_from, a_checkpoints_optimiser_state_and_preprocessing_are_not_unused_t
 static void set(gd_settings *s, const char *key, const char *text)
 {
     gd_error err;
-    cr_assert_eq(gd_settings_set(s, key, text, &err), GD_OK, "%s=%s: %s", key, text, err.message);
+    cr_assert_eq(gd_settings_set(s, key, text, &err), GD_OK, "%s=%s: %s", key, text,
+                 err.message);
 }
 
 /* Settings of a small run over a CSV of 8 rows of FEATURES values in 3 classes. */

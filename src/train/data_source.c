@@ -1,6 +1,7 @@
 /* The data sets a --data source names, and the shape --csv-shape gives CSV samples.
  * Fashion-MNIST is where Debian's dataset-fashion-mnist puts it, so that "fashion-mnist"
- * works on any Debian machine with the package (Keras's datasets.fashion_mnist.load_data() downloads instead). */
+ * works on any Debian machine with the package (Keras's
+ * datasets.fashion_mnist.load_data() downloads instead). */
 #include "train.h"
 
 #include <stdlib.h>
@@ -30,6 +31,14 @@ static gd_status load_csv_pair(const char *source, int label_column, bool header
     return st;
 }
 
+/* "LEAD: " before err's message, which the readers wrote without a flag. */
+static gd_status lead(gd_error *err, gd_status st, const char *text)
+{
+    char why[GD_MSG_MAX];
+    snprintf(why, sizeof why, "%s", err->message);
+    return gd_fail(err->message, st, "%s: %s", text, why);
+}
+
 /* --csv-shape's text as a sample shape: CxHxW, or HxW for a grey 1xHxW image. Layers
  * read images as C x H x W, so one number (what a row already is) or four are refused. */
 static gd_status csv_sample_shape(const char *text, int64_t dims[3], gd_error *err)
@@ -40,9 +49,9 @@ static gd_status csv_sample_shape(const char *text, int64_t dims[3], gd_error *e
     if (st == GD_OK && (ndim < 2 || ndim > 3))
         st = gd_fail(err->message, GD_ERR_INVALID_ARGUMENT, "expected CxHxW or HxW");
     if (st != GD_OK) {
-        char why[GD_MSG_MAX];
-        snprintf(why, sizeof why, "%s", err->message);
-        return gd_fail(err->message, st, "--csv-shape %.40s: %s", text, why);
+        char flag[64];
+        snprintf(flag, sizeof flag, "--csv-shape %.40s", text);
+        return lead(err, st, flag);
     }
     dims[0] = ndim == 3 ? got[0] : 1;
     dims[1] = got[ndim - 2];
@@ -89,12 +98,7 @@ static gd_status load_cifar10(const char *source, gd_dataset **train, gd_dataset
         st = gd_dataset_read_cifar10_dir(train, dir, true, err);
     if (!st && test)
         st = gd_dataset_read_cifar10_dir(test, dir, false, err);
-    if (st) {
-        char why[GD_MSG_MAX];
-        snprintf(why, sizeof why, "%s", err->message);
-        gd_fail(err->message, st, "--data cifar10:DIR: %s", why);
-    }
-    return st;
+    return st ? lead(err, st, "--data cifar10:DIR") : GD_OK;
 }
 
 gd_status gd_data_load(const char *source, const gd_data_options *opt, gd_dataset **train,

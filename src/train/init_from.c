@@ -187,7 +187,8 @@ gd_status gd_model_init_from(gd_model *m, const char *path, gd_init_report *repo
     if (!m || !path)
         return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "init_from: NULL argument");
     if (gd_model_tensor_count(m) == 0)
-        return gd_fail(msg, GD_ERR_STATE, "init_from: the model has no tensors (or is not built)");
+        return gd_fail(msg, GD_ERR_STATE,
+                       "init_from: the model has no tensors (or is not built)");
     gd_st_file f = {0};
     gd_status st = gd_st_read(&f, path, msg);
     if (st == GD_OK)
