@@ -1271,3 +1271,35 @@ Test(train, onecycle_starts_at_a_25th_of_lr_and_resumes_bit_for_bit)
     expect_resume_bit_exact(&s, "onecycle-adam");
     gd_settings_free(&s);
 }
+
+/* A checkpoint written before best_metric existed watched val_accuracy: its
+ * best_val_accuracy is the best to beat. At 2.0, which no accuracy reaches, the resumed
+ * epoch 2 is no improvement and patience 1 stops the run there, epoch 1's model kept. */
+Test(train, an_old_checkpoint_resumes_with_its_best_val_accuracy_as_the_best)
+{
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "preprocess", "none");
+    set(&s, "val_size", "40");
+    set(&s, "patience", "1");
+    char dir[256], path[512];
+    snprintf(dir, sizeof dir, "%s", make_dir("old"));
+    gd_run *run = create(&s, &(gd_run_options){.dir = dir});
+    gd_error err;
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    cr_assert_eq(gd_model_save(gd_run_model(run), NULL, path, &err), GD_OK, "%s", err.message);
+    snprintf(path, sizeof path, "%s/checkpoint.safetensors", dir);
+    const char *state = "{\"schema\":1,\"best_epoch\":1,\"bad_epochs\":0,\"samples\":200,"
+                        "\"best_val_accuracy\":2,\"history\":[{\"epoch\":1,\"train_loss\":1,"
+                        "\"val_loss\":1,\"val_accuracy\":2,\"lr\":0.01}]}";
+    cr_assert_eq(gd_checkpoint_save(gd_run_model(run), gd_run_optimizer(run), NULL, 1, state,
+                                    path, &err), GD_OK, "%s", err.message);
+    gd_run_free(run);
+    run = create(&s, &(gd_run_options){.dir = dir, .resume = true});
+    gd_run_result r = fit(run, GD_OK);
+    cr_expect_eq(r.stop, GD_STOP_EARLY);
+    cr_expect_eq(r.epochs, 2);
+    cr_expect_eq(r.best_epoch, 1);
+    gd_run_free(run);
+    gd_settings_free(&s);
+}
