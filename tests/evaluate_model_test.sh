@@ -31,9 +31,16 @@ same_as() {
     acc=$(sed -n 's/^accuracy \([0-9.]*\) on .*/\1/p' "$WORK/out")
     contains "$1: the same accuracy as gradus eval ($acc)" "$WORK/example" \
         "^10000 samples: loss [0-9.]*, accuracy $acc\$"
-    "$GRADUS" predict --model "$2" --input "$IMAGES" --probs 2>"$WORK/err" | head -3 |
-        awk -F, '{ printf "sample %d: class %d, probabilities", NR - 1, $1;
-                   for (i = 2; i <= NF; i++) printf " %.3f", $i; print "" }' >"$WORK/want"
+    # predict's CSV, with or without its header row (id,label[,class],p_0,...): the
+    # class and the probabilities of the first three images.
+    "$GRADUS" predict --model "$2" --input "$IMAGES" --probs 2>"$WORK/err" |
+        awk -F, 'NR == 1 && $1 == "id" { for (i = 1; i <= NF; i++) { if ($i == "label") lc = i;
+                                                                  if ($i ~ /^p_/) { pc = pc ? pc : i; np++ } }
+                                         next }
+                 !lc { lc = 1; pc = 2; np = NF - 1 }
+                 rows < 3 { printf "sample %d: class %d, probabilities", rows, $lc;
+                            for (i = pc; i < pc + np; i++) printf " %.3f", $i;
+                            print ""; rows++ }' >"$WORK/want"
     grep '^sample ' "$WORK/example" | sed 's/ (label [0-9]*)//' >"$WORK/got"
     if [ "$(wc -l <"$WORK/want")" -eq 3 ] && cmp -s "$WORK/want" "$WORK/got"; then
         ok "$1: the first predictions are gradus predict --probs's"
