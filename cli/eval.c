@@ -220,9 +220,10 @@ static void print_confusion(const report *r)
 
 static void print_text(const report *r)
 {
-    printf("accuracy %.4f on %lld samples (%s split of %s)\n", r->ev.accuracy,
-           (long long)r->ev.samples, SPLIT_NAMES[r->o->split], r->s->data);
+    printf("accuracy %.4f on %lld samples (%s split)\n", r->ev.accuracy,
+           (long long)r->ev.samples, SPLIT_NAMES[r->o->split]);
     printf("loss     %.4f (mean cross-entropy)\n", r->ev.loss);
+    printf("data     %s\n", r->s->data); /* a path can be long: a line of its own */
     printf("\nper class:           accuracy  samples\n");
     for (int c = 0; c < r->classes; c++) {
         int64_t total = class_total(r, c);

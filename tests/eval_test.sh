@@ -47,7 +47,8 @@ close "$acc" "$(field "$WORK/run/summary.json" test_accuracy)" 0.00005 \
 [ -n "$loss" ] && awk -v l="$loss" 'BEGIN { exit !(l > 0 && l < 3) }' \
     && ok "eval prints the loss ($loss)" || bad "eval prints the loss"
 contains "the loss is said to be the mean cross-entropy" "$WORK/text" "^loss .*mean cross-entropy"
-contains "the summary line names the split and the data" "$WORK/text" "test split of fashion-mnist"
+contains "the accuracy line names the split" "$WORK/text" "^accuracy .* (test split)$"
+contains "the data is named on a line of its own" "$WORK/text" "^data     fashion-mnist$"
 for name in "T-shirt/top" Trouser Pullover Dress Coat Sandal Shirt Sneaker Bag "Ankle boot"; do
     contains "Fashion-MNIST's class $name is named" "$WORK/text" "^ *[0-9] $name  "
 done
