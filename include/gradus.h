@@ -1545,6 +1545,198 @@ GD_API gd_status gd_run_batch_picture(gd_run *run, const char *path,
                                       const gd_batch_picture_options *opt,
                                       gd_batch_picture_info *info, gd_error *err);
 
+/* ---------------------------------------------------- hyperparameter search */
+
+/* The foundations of `gradus search` (docs/search.md): a search space, the samplers that
+ * draw trial k's parameters from it, and the study journal. Trial k's parameters and its
+ * own training seed are a pure function of (study seed, k), so a study means the same
+ * trials whatever the number of workers and the order in which trials finish. */
+
+/* A space holds at most GD_SPACE_MAX_PARAMS parameters (the quasi-random sampler's
+ * dimensions); a choice at most GD_PARAM_MAX_OPTIONS options; a value's text fits
+ * GD_PARAM_TEXT_MAX bytes with its NUL. */
+#define GD_SPACE_MAX_PARAMS 32
+#define GD_PARAM_MAX_OPTIONS 64
+#define GD_PARAM_TEXT_MAX 64
+
+typedef enum gd_param_kind {
+    GD_PARAM_UNIFORM,    /* uniform(lo, hi): a real in [lo, hi] */
+    GD_PARAM_LOGUNIFORM, /* loguniform(lo, hi), 0 < lo: its logarithm uniform */
+    GD_PARAM_INT,        /* int(lo, hi): an integer in [lo, hi], each equally likely */
+    GD_PARAM_LOGINT,     /* logint(lo, hi), 1 <= lo: an integer, its logarithm uniform */
+    GD_PARAM_CHOICE      /* choice(a, b, ...): one of the options (text or numbers) */
+} gd_param_kind;
+
+/* One parameter as the space holds it; views into the space, valid while it lives. */
+typedef struct gd_param_info {
+    const char *name;     /* a setting's key ("weight_decay") or a {name} of the spec */
+    gd_param_kind kind;
+    double lo, hi;        /* the range of the numeric kinds */
+    int options;          /* choice: how many */
+    const char *const *option; /* choice: each option's text, as written */
+    int parent;           /* the earlier choice the condition is on; -1: always active */
+    uint64_t when;        /* the parent's options (bit i: option i) that make it active */
+    bool placeholder;     /* after gd_space_bind: a {name} of the model spec */
+    const char *origin;   /* where it was given: "--param 2", "space.txt line 3" */
+} gd_param_info;
+
+typedef struct gd_space gd_space;
+
+GD_API gd_status gd_space_create(gd_space **out);
+GD_API void gd_space_free(gd_space *sp);
+/* Adds one parameter from its text, "lr=loguniform(1e-4, 1e-1)" or
+ * "momentum=uniform(0.5, 0.99) if optim=sgd" (the grammar: docs/search.md). origin names
+ * where the text came from, for messages: "--param 2" gives "--param 2, column 14: ...".
+ * A bad text is GD_ERR_INVALID_ARGUMENT with the column and what is wrong; the space is
+ * then unchanged. Blank text or a comment alone adds nothing. */
+GD_API gd_status gd_space_add(gd_space *sp, const char *text, const char *origin,
+                              gd_error *err);
+/* Adds every parameter of a space file (one a line, '#' comments, blank lines):
+ * GD_ERR_IO when it cannot be read, GD_ERR_INVALID_ARGUMENT naming "FILE line N, column C"
+ * for a bad line (the space keeps the lines before it). */
+GD_API gd_status gd_space_read(gd_space *sp, const char *path, gd_error *err);
+GD_API int gd_space_count(const gd_space *sp);
+/* The index-th parameter, in the order they were added (NULL past the end). */
+GD_API const gd_param_info *gd_space_param(const gd_space *sp, int index);
+/* The index of the parameter named name, or -1. */
+GD_API int gd_space_find(const gd_space *sp, const char *name);
+/* Gives each parameter its role against the trainer's settings and the model spec (its
+ * text, with {name} placeholders; NULL: none): a name that is a {name} of the spec is a
+ * placeholder, else it must be a setting (gd_setting_find) other than model and seed
+ * (each trial has its own seed), taking every value the parameter can (a whole-number
+ * setting an int, logint or choice of integers; a text setting a choice; both ends of a
+ * range and each option through gd_settings_set); a name both is refused, as is a
+ * placeholder with a condition (the spec needs it in every trial) and a {name} of the
+ * spec that no parameter fills. GD_ERR_INVALID_ARGUMENT naming the parameter's origin
+ * and column, or --model. */
+GD_API gd_status gd_space_bind(gd_space *sp, const char *model_spec, gd_error *err);
+
+/* How trials are drawn. Trial k's values come from unit numbers u in [0, 1), one per
+ * parameter in the space's order whether or not it is active (so a parameter keeps its
+ * dimension), mapped to its kind; docs/search.md gives each derivation. */
+typedef enum gd_sampler_kind {
+    GD_SAMPLER_RANDOM, /* u from a generator seeded by (study seed, k) alone */
+    GD_SAMPLER_GRID,   /* every combination, the last parameter changing fastest */
+    GD_SAMPLER_SOBOL   /* Sobol's sequence (Joe and Kuo's direction numbers), point k,
+                          digitally shifted by the study seed */
+} gd_sampler_kind;
+
+typedef struct gd_sampler_options {
+    gd_sampler_kind kind;
+    uint64_t seed;   /* the study's */
+    int grid_points; /* grid: points on each continuous range, ends included (0: 3);
+                        an integer range gives at most as many, a choice every option */
+} gd_sampler_options;
+
+/* Trial k's parameters and seed. text[i] is parameter i's value as gd_settings_set takes
+ * it back exactly (shortest round-trip digits for a real, an integer, or the option);
+ * an inactive parameter (its condition does not hold) has text "" and value NaN. */
+typedef struct gd_trial_point {
+    uint64_t trial;
+    uint64_t seed;  /* the trial's own training seed: gd_trial_seed(study seed, trial) */
+    int count;      /* the space's parameters */
+    bool active[GD_SPACE_MAX_PARAMS];
+    double value[GD_SPACE_MAX_PARAMS]; /* the number; a choice: the option's index */
+    char text[GD_SPACE_MAX_PARAMS][GD_PARAM_TEXT_MAX];
+} gd_trial_point;
+
+/* The training seed of trial k of a study: a hash of (study seed, k), never 0. */
+GD_API uint64_t gd_trial_seed(uint64_t study_seed, uint64_t trial);
+/* Trial k's point. The grid has gd_space_grid_size points; a k past them is
+ * GD_ERR_INVALID_ARGUMENT, as is an empty space. */
+GD_API gd_status gd_space_sample(const gd_space *sp, const gd_sampler_options *opt,
+                                 uint64_t trial, gd_trial_point *out, gd_error *err);
+/* The grid's points for points per continuous range (0: 3): the product of the
+ * parameters' values, counting an inactive parameter once; more than 1000000 is
+ * GD_ERR_INVALID_ARGUMENT. */
+GD_API gd_status gd_space_grid_size(const gd_space *sp, int points, uint64_t *size,
+                                    gd_error *err);
+/* The spec with each {name} replaced by that parameter's text in p (malloc'd into *out;
+ * NULL on failure): a {name} that is no parameter, one that is inactive in p, or a '{'
+ * that opens no {name} is GD_ERR_INVALID_ARGUMENT naming --model and the position. */
+GD_API gd_status gd_space_fill_spec(const gd_space *sp, const gd_trial_point *p,
+                                    const char *spec, char **out, gd_error *err);
+/* A trial's settings: s (the fixed part) with each active setting parameter set from p
+ * through gd_settings_set, the placeholders of s->model filled, and the seed p->seed.
+ * The space must be bound (else GD_ERR_STATE). s is unchanged on failure. */
+GD_API gd_status gd_space_apply(const gd_space *sp, const gd_trial_point *p,
+                                gd_settings *s, gd_error *err);
+
+/* The study journal: an append-only file of JSON lines, one per event (the format:
+ * docs/search.md). Each line is written by one write() under a POSIX record lock (fcntl)
+ * and fsync'd before the call returns, so processes (workers on one machine or on a shared
+ * file system with POSIX locks) may append to one journal at once and a reader sees whole
+ * lines only. The lock is a process's: give each process one handle on a journal. */
+typedef enum gd_event_kind {
+    GD_EVENT_STARTED,  /* a trial began (or was resumed): its parameters and seed */
+    GD_EVENT_EPOCH,    /* an epoch ended: its figures */
+    GD_EVENT_FINISHED, /* it trained to the end */
+    GD_EVENT_PRUNED,   /* the strategy stopped it early */
+    GD_EVENT_DIVERGED, /* its loss became NaN or grew beyond bounds */
+    GD_EVENT_FAILED    /* it could not run: the message says why */
+} gd_event_kind;
+
+typedef struct gd_journal_event {
+    gd_event_kind kind;
+    uint64_t trial;            /* below 2^53, which a JSON number holds exactly */
+    int64_t epoch;             /* the epochs done (0: none; not written when 0) */
+    double train_loss, val_loss, val_accuracy; /* NaN: unknown, written as null */
+    const char *message;       /* diverged, failed: why (NULL: none; cut at 1024 bytes) */
+    const gd_space *space;     /* started: the names of ... */
+    const gd_trial_point *point; /* ... its parameters, and its seed */
+} gd_journal_event;
+
+typedef struct gd_journal gd_journal;
+
+/* Opens path for appending, creating it (0644) when absent. GD_ERR_IO naming it. */
+GD_API gd_status gd_journal_open(gd_journal **out, const char *path, gd_error *err);
+GD_API void gd_journal_close(gd_journal *j);
+/* Appends one event as one line (GD_ERR_INVALID_ARGUMENT for an event without what its
+ * kind needs; GD_ERR_IO naming the file when it cannot be locked, written or synced, in
+ * which case nothing of the line stays in the file). */
+GD_API gd_status gd_journal_append(gd_journal *j, const gd_journal_event *e, gd_error *err);
+
+/* A study's state as its journal tells it: each trial with its last status. */
+typedef enum gd_trial_state {
+    GD_TRIAL_RUNNING, GD_TRIAL_FINISHED, GD_TRIAL_PRUNED, GD_TRIAL_DIVERGED, GD_TRIAL_FAILED
+} gd_trial_state;
+
+typedef struct gd_trial_record {
+    uint64_t trial, seed;
+    gd_trial_state state;      /* the last event's: started and epoch mean running */
+    int64_t epoch;             /* the last epoch reported (0: none) */
+    double train_loss, val_loss, val_accuracy; /* the last reported (NaN: none) */
+    const char *message;       /* the last diverged or failed message ("": none) */
+    int64_t started_line;      /* the journal line that started it first */
+    int64_t last_line;         /* the journal line of its last event */
+    int params;                /* its parameters as the started line gave them */
+    const char *const *name;
+    const char *const *value;  /* the text; NULL for an inactive parameter */
+} gd_trial_record;
+
+typedef struct gd_study gd_study;
+
+/* Reads a journal. A line that is not a whole event (not JSON, a field missing or of the
+ * wrong type, an event for a trial never started, a last line cut short by a killed
+ * writer) is skipped with a warning naming its line number, and the rest still loads. A
+ * trial started again (resumed) keeps its first parameters; one started with others is a
+ * warning. GD_ERR_IO when the file cannot be read; GD_ERR_LIMIT beyond the memory limit. */
+GD_API gd_status gd_study_load(gd_study **out, const char *path, gd_error *err);
+GD_API void gd_study_free(gd_study *st);
+/* The trials, by trial number. */
+GD_API size_t gd_study_trial_count(const gd_study *st);
+GD_API const gd_trial_record *gd_study_trial(const gd_study *st, size_t index);
+/* Trial number trial's record, or NULL. */
+GD_API const gd_trial_record *gd_study_find(const gd_study *st, uint64_t trial);
+/* How many warnings the journal gave, and the index-th: "journal.jsonl line 7: ..."; only
+ * the first GD_STUDY_MAX_WARNINGS are kept (NULL for the rest). */
+#define GD_STUDY_MAX_WARNINGS 100
+GD_API size_t gd_study_warning_count(const gd_study *st);
+GD_API const char *gd_study_warning(const gd_study *st, size_t index);
+/* The lines the journal held and those it loaded as events. */
+GD_API int64_t gd_study_lines(const gd_study *st);
+GD_API int64_t gd_study_events(const gd_study *st);
+
 #ifdef __cplusplus
 }
 #endif
