@@ -20,7 +20,7 @@ LDLIBS := -L$(OPENBLAS_DIR) -Wl,--push-state,--no-as-needed -l:libopenblas.so.0 
 TARGETS := idx idx_gz csv cifar10 model checkpoint spec config report shape
 LIB_SRC := $(sort $(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(OUT)/obj/%.o)
-CLI_READER := cli/train_config.c cli/common.c cli/progress.c
+CLI_READER := cli/train_config.c cli/common.c cli/progress.c cli/settings_flags.c
 LIB := $(OUT)/libgradus-fuzz.a
 # The library's warnings are the Makefile's (gcc's) business: here, with the pragmas
 # ignored, the variables only their clauses use would read as unused.
