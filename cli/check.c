@@ -99,7 +99,8 @@ static gd_status run_lr_range(checker *c, gd_check_result *out, gd_error *err)
         gd_lr_range_result_free(&r);
         return st;
     }
-    double lr = c->s.lr, best = r.suggestion.lr, ratio = lr > best ? lr / best : best / lr;
+    /* The run's rate: --lr, or the optimiser's default it resolved (c->s holds NaN then). */
+    double lr = gd_run_settings(c->run)->lr, best = r.suggestion.lr, ratio = lr > best ? lr / best : best / lr;
     snprintf(out->summary, sizeof out->summary,
              "suggested lr %.2g (%s rule); steepest %.2g, valley %.2g, minimum/10 %.2g; %lld "
              "points, stopped: %s%s%s", best, gd_lr_rule_name(r.chosen),

@@ -31,6 +31,8 @@ int fail(int code, const char *cmd, const char *fmt, ...) __attribute__((format(
  * values that do not fit, else a run failure. */
 int exit_code_for(gd_status st);
 
+/* 1234567 as "1,234,567" into buf (size bytes), for counts a reader takes in at a glance. */
+const char *group_digits(char *buf, size_t size, int64_t v);
 /* Strict number parsing for flag values; false when text is not entirely a number. */
 bool parse_int64(const char *text, int64_t *out);
 bool parse_double(const char *text, double *out);

@@ -191,3 +191,16 @@ int check_input_size(const char *cmd, const gd_model *m, gd_dataset *ds)
     gd_status st = gd_model_check_input(m, ds, &err);
     return st == GD_OK ? EXIT_OK : fail_status(cmd, st, err.message);
 }
+
+const char *group_digits(char *buf, size_t size, int64_t v)
+{
+    char digits[32];
+    int n = snprintf(digits, sizeof digits, "%lld", (long long)v), at = 0;
+    for (int i = 0; i < n && at + 2 < (int)size; i++) {
+        if (i > 0 && (n - i) % 3 == 0 && digits[i - 1] != '-')
+            buf[at++] = ',';
+        buf[at++] = digits[i];
+    }
+    buf[at] = '\0';
+    return buf;
+}

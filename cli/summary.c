@@ -45,45 +45,12 @@ static const struct option options[] = {
     {NULL, 0, NULL, 0},
 };
 
-/* "784" or "1x28x28" into dims; false for anything else. */
-static bool parse_shape(const char *text, int *ndim, int64_t dims[GD_MAX_DIMS])
-{
-    char buf[128];
-    if (strlen(text) >= sizeof buf)
-        return false;
-    strcpy(buf, text);
-    *ndim = 0;
-    for (char *save = NULL, *p = strtok_r(buf, "xX", &save); p; p = strtok_r(NULL, "xX", &save)) {
-        int64_t v;
-        if (*ndim == GD_MAX_DIMS - 1 || !parse_int64(p, &v) || v <= 0)
-            return false;
-        dims[(*ndim)++] = v;
-    }
-    size_t n = strlen(text);
-    return *ndim > 0 && text[0] != 'x' && text[0] != 'X' && text[n - 1] != 'x' && text[n - 1] != 'X' &&
-           !strstr(text, "xx") && !strstr(text, "XX");
-}
-
 static const char *shape_text(char *buf, size_t size, int ndim, const int64_t *dims)
 {
     size_t at = 0;
     buf[0] = '\0';
     for (int i = 0; i < ndim && at < size; i++)
         at += (size_t)snprintf(buf + at, size - at, "%s%lld", i ? "x" : "", (long long)dims[i]);
-    return buf;
-}
-
-/* 1234567 -> "1,234,567". */
-static const char *grouped(char *buf, size_t size, int64_t v)
-{
-    char digits[32];
-    int n = snprintf(digits, sizeof digits, "%lld", (long long)v), at = 0;
-    for (int i = 0; i < n && at + 2 < (int)size; i++) {
-        if (i > 0 && (n - i) % 3 == 0 && digits[i - 1] != '-')
-            buf[at++] = ',';
-        buf[at++] = digits[i];
-    }
-    buf[at] = '\0';
     return buf;
 }
 
@@ -123,36 +90,6 @@ static void print_spec(const char *spec)
     printf("\n");
 }
 
-/* The floats of a batched view for a batch of batch (a view carries the last forward's
- * batch, none before the first). */
-static int64_t per_batch(const gd_tensor *t, int64_t batch)
-{
-    int64_t n = batch;
-    for (int i = 1; i < t->ndim; i++)
-        n *= t->dims[i];
-    return n;
-}
-
-typedef struct span {
-    const float *data;
-    int64_t floats;
-} span;
-
-/* Adds a buffer to the distinct ones seen (by its address: in-place layers share one). */
-static void add_span(span *seen, size_t *n, size_t cap, const gd_tensor *t, int64_t batch)
-{
-    if (!t->data || *n >= cap)
-        return;
-    int64_t floats = per_batch(t, batch);
-    for (size_t i = 0; i < *n; i++)
-        if (seen[i].data == t->data) {
-            if (floats > seen[i].floats)
-                seen[i].floats = floats;
-            return;
-        }
-    seen[(*n)++] = (span){t->data, floats};
-}
-
 static void print_summary(gd_model *m, const char *source, int64_t batch)
 {
     char a[64], b[64], c[64];
@@ -171,50 +108,22 @@ static void print_summary(gd_model *m, const char *source, int64_t batch)
     const char *rule2 = "================================================================================";
     printf("%s\n%-10s %-20s %-24s %22s\n%s\n", rule2, "Layer", "Kind", "Output shape", "Parameters",
            rule2);
-    size_t nlayers = gd_model_layer_count(m), ntensors = gd_model_tensor_count(m);
-    size_t cap = 4 * nlayers + 1, nspans = 0;
-    span *spans = calloc(cap, sizeof *spans);
-    int64_t act_floats = 0;
-    for (size_t i = 0; i < nlayers; i++) {
-        gd_layer_info info;
-        if (gd_model_layer_at(m, i, &info) != GD_OK)
+    for (size_t i = 0; i < gd_model_layer_count(m); i++) {
+        gd_layer_summary l;
+        if (gd_model_layer_summary(m, i, &l) != GD_OK)
             continue;
-        int64_t params = 0;
-        size_t len = strlen(info.name);
-        for (size_t k = 0; k < ntensors; k++) {
-            const gd_named_tensor *t = gd_model_tensor_at(m, k);
-            if (t->role == GD_ROLE_PARAMETER && strncmp(t->name, info.name, len) == 0 &&
-                t->name[len] == '.')
-                params += gd_tensor_numel(&t->value);
-        }
-        printf("%-10.10s %-20.20s %-24.24s %22s\n", info.name, info.kind,
-               shape_text(a, sizeof a, info.output.ndim - 1, info.output.dims + 1),
-               grouped(b, sizeof b, params));
-        if (spans) {
-            add_span(spans, &nspans, cap, &info.input, batch);
-            add_span(spans, &nspans, cap, &info.output, batch);
-            add_span(spans, &nspans, cap, &info.input_grad, batch);
-            add_span(spans, &nspans, cap, &info.output_grad, batch);
-        }
+        printf("%-10.10s %-20.20s %-24.24s %22s\n", l.name, l.kind,
+               shape_text(a, sizeof a, l.ndim, l.dims), group_digits(b, sizeof b, l.parameters));
     }
-    for (size_t i = 0; i < nspans; i++)
-        act_floats += spans[i].floats;
-    free(spans);
-
-    int64_t params = gd_model_parameters_flat(m).dims[0], buffer_values = 0;
-    double buffer_bytes = 0;
-    for (size_t k = 0; k < ntensors; k++) {
-        const gd_named_tensor *t = gd_model_tensor_at(m, k);
-        if (t->role != GD_ROLE_BUFFER)
-            continue;
-        int64_t n = gd_tensor_numel(&t->value);
-        buffer_values += n;
-        buffer_bytes += (double)n * (t->dtype == GD_DTYPE_F32 ? sizeof(float) : sizeof(int64_t));
-    }
-    double pbytes = (double)params * sizeof(float), abytes = (double)act_floats * sizeof(float);
+    gd_summary sum;
+    if (gd_model_summary(m, &sum) != GD_OK) /* a built model always has its figures */
+        return;
+    int64_t params = sum.parameters, buffer_values = sum.buffer_values;
+    double pbytes = (double)sum.parameter_bytes, buffer_bytes = (double)sum.buffer_bytes,
+           abytes = (double)sum.activation_bytes;
     printf("%s\n", rule2);
-    printf("Total parameters: %s (all trainable)\n", grouped(a, sizeof a, params));
-    printf("Buffers (not trained): %s values\n", grouped(a, sizeof a, buffer_values));
+    printf("Total parameters: %s (all trainable)\n", group_digits(a, sizeof a, params));
+    printf("Buffers (not trained): %s values\n", group_digits(a, sizeof a, buffer_values));
     printf("%s\nMemory:\n", rule);
     printf("  %-34s %14s\n", "parameters (float32)", bytes_text(a, sizeof a, pbytes));
     printf("  %-34s %14s\n", "gradients", bytes_text(a, sizeof a, pbytes));
@@ -238,6 +147,7 @@ int cmd_summary(int argc, char **argv)
     int64_t batch = DEFAULT_BATCH;
     int ndim = 1;
     int64_t dims[GD_MAX_DIMS] = {784};
+    gd_error err = {{0}};
     int opt;
     optind = 1;
     opterr = 0;
@@ -249,10 +159,8 @@ int cmd_summary(int argc, char **argv)
             return EXIT_OK;
         case OPT_INPUT:
             input = optarg;
-            if (!parse_shape(optarg, &ndim, dims))
-                return fail(EXIT_USAGE, "summary",
-                            "--input %s: expected a shape such as 784 or 1x28x28 (1 to %d positive "
-                            "sizes joined by x)", optarg, GD_MAX_DIMS - 1);
+            if (gd_parse_shape(optarg, &ndim, dims, &err) != GD_OK)
+                return fail(EXIT_USAGE, "summary", "--input %s: %s", optarg, err.message);
             break;
         case OPT_BATCH:
             if (!parse_int64(optarg, &batch) || batch <= 0)
@@ -270,7 +178,6 @@ int cmd_summary(int argc, char **argv)
                     argv[optind + 1]);
     const char *what = optind < argc ? argv[optind] : NULL;
     gd_model *m = NULL;
-    gd_error err = {{0}};
     int rc = EXIT_OK;
     size_t wlen = what ? strlen(what) : 0;
     if (what && !is_file(what) && wlen > 12 && strcmp(what + wlen - 12, ".safetensors") == 0)

@@ -91,6 +91,12 @@ static void keep_step_loss(void *ctx, gd_run *run, const gd_step_info *step)
         t->step_loss[t->steps++] = step->loss;
 }
 
+/* What --early-stop watches, in words. */
+static const char *metric_words(const char *early_stop)
+{
+    return strcmp(early_stop, "val_loss") == 0 ? "validation loss" : "validation accuracy";
+}
+
 /* With --val-size 0 nothing measures a better epoch: said once, before the epochs. */
 static void say_no_validation_rule(const trainer *t)
 {
@@ -114,7 +120,9 @@ static int write_summary(trainer *t, const gd_run_result *r)
     else
         cJSON_AddNullToObject(j, "best_val_accuracy");
     /* Which rule chose model.safetensors (and best_epoch, the epoch it comes from). */
-    cJSON_AddStringToObject(j, "model_kept", val ? "best_val_accuracy" : "last_epoch");
+    cJSON_AddStringToObject(j, "model_kept", !val ? "last_epoch"
+                            : strcmp(s->early_stop, "val_loss") == 0 ? "best_val_loss"
+                                                                     : "best_val_accuracy");
     cJSON_AddNumberToObject(j, "best_epoch", (double)r->best_epoch);
     cJSON_AddNumberToObject(j, "final_train_loss", r->final_train_loss);
     cJSON_AddNumberToObject(j, "epochs", (double)r->epochs);
@@ -295,8 +303,8 @@ static void say_monitor_failure(const trainer *t)
 static int finish(trainer *t, const gd_run_result *r)
 {
     if (r->stop == GD_STOP_EARLY)
-        printf("early stop: no better validation accuracy for %lld epochs\n",
-               (long long)t->cfg.s.patience);
+        printf("early stop: no better %s for %lld epochs (--patience)\n",
+               metric_words(t->cfg.s.early_stop), (long long)t->cfg.s.patience);
     int rc = write_summary(t, r);
     if (rc == EXIT_OK)
         rc = write_confusion(t);
@@ -377,20 +385,6 @@ static int save_changed_settings(const trainer *t)
     return st == GD_OK ? EXIT_OK : fail_status("train", st, err.message);
 }
 
-/* 1234567 as "1,234,567" into buf. */
-static const char *with_commas(int64_t n, char *buf, size_t len)
-{
-    char digits[32];
-    int nd = snprintf(digits, sizeof digits, "%lld", (long long)n), o = 0;
-    for (int i = 0; i < nd && o + 2 < (int)len; i++) {
-        if (i > 0 && digits[i - 1] != '-' && (nd - i) % 3 == 0)
-            buf[o++] = ',';
-        buf[o++] = digits[i];
-    }
-    buf[o] = '\0';
-    return buf;
-}
-
 static int64_t split_size(gd_run *run, const char *split)
 {
     gd_dataset *ds = gd_run_dataset(run, split);
@@ -405,7 +399,7 @@ static void say_start(const trainer *t)
     const gd_settings *s = gd_run_settings(t->run);
     char params[32], opt[160], rest[96];
     printf("model: %s parameters; data: %lld train, %lld val, %lld test\n",
-           with_commas(gd_run_parameter_count(t->run), params, sizeof params),
+           group_digits(params, sizeof params, gd_run_parameter_count(t->run)),
            (long long)split_size(t->run, "train"), (long long)split_size(t->run, "val"),
            (long long)split_size(t->run, "test"));
     bool momentum = strcmp(s->optim, "sgd") == 0 || strcmp(s->optim, "rmsprop") == 0;
@@ -448,6 +442,11 @@ static int start_run(trainer *t, bool resume)
     gd_status st = gd_run_create(&t->run, &t->cfg.s, &opt, &err);
     if (st != GD_OK)
         return fail_status("train", st, err.message);
+    /* The settings as the run resolved them (each optimiser's defaults for a --lr or
+     * --weight-decay not given, NaN until then), for everything said and written below. */
+    gd_settings_free(&t->cfg.s);
+    if (gd_settings_copy(&t->cfg.s, gd_run_settings(t->run)) != GD_OK)
+        return fail(EXIT_FAILURE_RUN, "train", "out of memory");
     printf("run folder: %s\n", t->dir);
     say_start(t);
     int rc = resume ? save_changed_settings(t) : EXIT_OK;
