@@ -897,7 +897,7 @@ GD_API const int64_t *gd_run_confusion(const gd_run *run, int *classes);
 
 /* What gd_model_init_from did: counts of the model's tensors, and one line that says it,
  * "6 of 6 tensors copied" or with what did not match ("4 of 6 tensors copied; another
- * shape: 2.weight [5, 32], file [10, 32]; not in the file: ...; unused in the file: ...",
+ * shape: 2.weight [5, 32] (file [10, 32]); not in the file: ...; unused in the file: ...",
  * at most three names a list, then "and N more"). */
 typedef struct gd_init_report {
     int64_t tensors;  /* the model's (parameters and buffers) */

@@ -106,8 +106,8 @@ Test(init_from, matches_by_name_and_skips_and_reports_another_shape)
               "a tensor of another shape was touched");
     cr_expect(r.tensors == 4 && r.copied == 2 && r.reshaped == 2 && r.missing == 0 &&
               r.unused == 0);
-    cr_expect_str_eq(r.text, "2 of 4 tensors copied; another shape: 2.weight [3, 8], file "
-                             "[5, 8], 2.bias [3], file [5]");
+    cr_expect_str_eq(r.text, "2 of 4 tensors copied; another shape: 2.weight [3, 8] (file "
+                             "[5, 8]), 2.bias [3] (file [5])");
     gd_model_free(src);
     gd_model_free(m);
     gd_model_free(fresh);
