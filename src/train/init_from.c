@@ -86,9 +86,9 @@ static const char *pick_reshaped(const void *ctx, size_t i, char *extra, size_t 
     if (!e || same_layout(e, t))
         return NULL;
     char here[40], there[40];
-    snprintf(extra, len, " %s (file %s%s)", gd_st_shape_str(t->value.ndim, t->value.dims, here,
-                                                          sizeof here),
-             gd_st_shape_str(e->ndim, e->dims, there, sizeof there),
+    gd_st_shape_str(t->value.ndim, t->value.dims, here, sizeof here);
+    gd_st_shape_str(e->ndim, e->dims, there, sizeof there);
+    snprintf(extra, len, " %s (file %s%s)", here, there,
              e->dtype != t->dtype ? " of another dtype" : "");
     return t->name;
 }
