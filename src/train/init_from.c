@@ -53,7 +53,7 @@ static void list(gd_init_report *r, const char *label, int64_t count, size_t n, 
     say(r, "; %s: ", label);
     int64_t shown = 0;
     for (size_t i = 0; i < n && shown < LISTED; i++) {
-        char extra[96] = "";
+        char extra[128] = "";
         const char *name = pick(ctx, i, extra, sizeof extra);
         if (name)
             say(r, "%s%s%s", shown++ ? ", " : "", name, extra);
