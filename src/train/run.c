@@ -20,39 +20,11 @@ double gd_now_seconds(void)
 
 /* ------------------------------------------------------------------ data */
 
+/* The splits as gd_data_splits cuts them, the one place `gradus eval --split val` uses too. */
 static gd_status prepare_data(gd_run *run)
 {
-    const gd_settings *s = &run->settings;
-    gd_dataset *all = NULL;
     gd_error err;
-    gd_data_options opt = {s->label_column, s->csv_header, s->csv_shape};
-    gd_status st = gd_data_load(s->data, &opt, &all, &run->test, &err);
-    if (st == GD_OK && s->limit > 0) {
-        gd_dataset *head = NULL;
-        st = gd_dataset_head(all, s->limit, &head, &err);
-        gd_dataset_free(all);
-        all = head;
-    }
-    /* The library's split names no flag: the command line's settings are said here. */
-    if (st == GD_OK && s->val_size > 0 && s->val_size >= gd_dataset_size(all)) {
-        int64_t n = gd_dataset_size(all);
-        gd_dataset_free(all);
-        if (s->limit > 0 && s->limit <= n)
-            return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
-                           "--val-size %lld leaves no training examples of the %lld that --limit "
-                           "keeps: give a smaller --val-size or a larger --limit",
-                           (long long)s->val_size, (long long)n);
-        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
-                       "--val-size %lld leaves no training examples of the %lld in --data %s: "
-                       "give a smaller --val-size", (long long)s->val_size, (long long)n, s->data);
-    }
-    if (st == GD_OK && s->val_size > 0)
-        st = gd_dataset_split(all, s->val_size, s->seed, &run->train, &run->val, &err);
-    else if (st == GD_OK) {
-        run->train = all;
-        all = NULL;
-    }
-    gd_dataset_free(all);
+    gd_status st = gd_data_splits(&run->settings, &run->train, &run->val, &run->test, &err);
     return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
 }
 
