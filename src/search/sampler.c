@@ -103,101 +103,162 @@ static void point_from_units(const gd_space *sp, const double *u, gd_trial_point
 /* The grid's value j of n along a range, ends included; one point is the middle. */
 static double grid_fraction(int j, int n) { return n == 1 ? 0.5 : (double)j / (n - 1); }
 
-static double grid_raw(const gd_param_info *q, int j, int n)
+/* Rounded to 15 significant digits, which a double holds exactly, so that the points of
+ * loguniform(1e-4, 1e-2) read 0.0001, 0.001, 0.01 rather than exp(log(...))'s last-bit
+ * noise (0.0010000000000000002). */
+static double round15(double v)
 {
-    double f = grid_fraction(j, n);
-    if (q->kind == GD_PARAM_LOGUNIFORM || q->kind == GD_PARAM_LOGINT)
-        return n > 1 && j == n - 1 ? q->hi : exp(between(log(q->lo), log(q->hi), f));
-    return n > 1 && j == n - 1 ? q->hi : between(q->lo, q->hi, f);
+    char text[32];
+    snprintf(text, sizeof text, "%.15g", v);
+    return strtod(text, NULL);
 }
 
-/* The integer kinds round the range's points to integers and keep each once (they are
- * increasing, so a repeat is the one before): int(1, 3) on 5 points is 1, 2, 3. */
-static int grid_count(const gd_param_info *q, int n, int want, double *value)
+static double grid_raw(const gd_param_info *q, int j, int n)
+{
+    if (n > 1 && (j == 0 || j == n - 1))
+        return j == 0 ? q->lo : q->hi;
+    double f = grid_fraction(j, n);
+    if (q->kind == GD_PARAM_LOGUNIFORM || q->kind == GD_PARAM_LOGINT)
+        return round15(exp(between(log(q->lo), log(q->hi), f)));
+    return round15(between(q->lo, q->hi, f));
+}
+
+/* Parameter q's grid values for n points per range into out (room for n, or a choice's
+ * options); their count. The integer kinds round the range's points and keep each once
+ * (they increase, so a repeat is the one before): int(1, 3) on 5 points is 1, 2, 3. A
+ * choice's values are its option indices. */
+static int grid_values(const gd_param_info *q, int n, double *out)
 {
     if (q->kind == GD_PARAM_CHOICE) {
-        if (value)
-            *value = want;
+        for (int j = 0; j < q->options; j++)
+            out[j] = j;
         return q->options;
     }
     bool whole = q->kind != GD_PARAM_UNIFORM && q->kind != GD_PARAM_LOGUNIFORM;
     int count = 0;
-    double last = NAN;
     for (int j = 0; j < n; j++) {
         double v = grid_raw(q, j, n);
         if (whole)
             v = clamp(round(v), q->lo, q->hi);
-        if (whole && v == last)
-            continue;
-        if (count == want && value)
-            *value = v;
-        count++;
-        last = v;
+        if (!(whole && count > 0 && v == out[count - 1]))
+            out[count++] = v;
     }
     return count;
 }
 
+/* Every parameter's values, computed once per call: a walk visits up to GRID_MAX
+ * combinations. */
+typedef struct grid {
+    int count, sizes[GD_SPACE_MAX_PARAMS];
+    double *values[GD_SPACE_MAX_PARAMS];
+    bool conditional; /* some parameter has a condition: points must be walked */
+} grid;
+
+static void grid_free(grid *g)
+{
+    for (int i = 0; i < g->count; i++)
+        free(g->values[i]);
+}
+
+static gd_status grid_make(const gd_space *sp, int points, grid *g, char *msg)
+{
+    memset(g, 0, sizeof *g);
+    if (points < 0 || points > GRID_POINTS_MAX)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "grid: %d points per range; give 1 to "
+                       "%d", points, GRID_POINTS_MAX);
+    if (sp->count == 0)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "the space has no parameters");
+    int n = points > 0 ? points : GRID_POINTS_DEFAULT;
+    double product = 1;
+    for (int i = 0; i < sp->count; i++, g->count++) {
+        const gd_param_info *q = &sp->param[i].info;
+        g->values[i] = malloc((size_t)(n > q->options ? n : q->options) * sizeof(double));
+        if (!g->values[i]) {
+            grid_free(g);
+            return gd_fail(msg, GD_ERR_NO_MEMORY, "grid: out of memory");
+        }
+        g->sizes[i] = grid_values(q, n, g->values[i]);
+        g->conditional |= q->parent >= 0;
+        product *= g->sizes[i];
+    }
+    if (product > GRID_MAX) {
+        grid_free(g);
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "grid: %.0f combinations, more than %d: "
+                       "give fewer points per range or fewer parameters", product, GRID_MAX);
+    }
+    return GD_OK;
+}
+
 /* Whether the combination idx is a point of the grid: an inactive parameter is counted
  * once, at its first value, not multiplied into the product. */
-static bool grid_point(const gd_space *sp, int n, const int *idx, gd_trial_point *p)
+static bool grid_valid(const gd_space *sp, const int *idx)
 {
+    bool active[GD_SPACE_MAX_PARAMS];
     for (int i = 0; i < sp->count; i++) {
         const gd_param_info *q = &sp->param[i].info;
-        double v = 0;
-        grid_count(q, n, idx[i], &v);
-        set_value(q, v, p, i);
-        p->active[i] = gd_param_active(sp, i, p);
-        if (!p->active[i] && idx[i] != 0)
+        active[i] = q->parent < 0 || (active[q->parent] && (q->when >> idx[q->parent] & 1));
+        if (!active[i] && idx[i] != 0)
             return false;
     }
     return true;
 }
 
 /* The next combination, the last parameter fastest; false after the last. */
-static bool grid_next(int count, const int *sizes, int *idx)
+static bool grid_next(const grid *g, int *idx)
 {
-    for (int i = count - 1; i >= 0; i--) {
-        if (++idx[i] < sizes[i])
+    for (int i = g->count - 1; i >= 0; i--) {
+        if (++idx[i] < g->sizes[i])
             return true;
         idx[i] = 0;
     }
     return false;
 }
 
-static int grid_points(int points) { return points > 0 ? points : GRID_POINTS_DEFAULT; }
-
-static gd_status grid_sizes(const gd_space *sp, int points, int *sizes, char *msg)
+/* The combination of point number trial, found by counting (with conditions) or by its
+ * digits in the mixed radix of the sizes; *size is the grid's points when past it. */
+static bool grid_find(const gd_space *sp, const grid *g, uint64_t trial, int *idx,
+                      uint64_t *size)
 {
-    if (points < 0 || points > GRID_POINTS_MAX)
-        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "grid: %d points per range; give 1 to "
-                       "%d", points, GRID_POINTS_MAX);
-    if (sp->count == 0)
-        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "the space has no parameters");
-    double product = 1;
-    for (int i = 0; i < sp->count; i++) {
-        sizes[i] = grid_count(&sp->param[i].info, grid_points(points), -1, NULL);
-        product *= sizes[i];
+    memset(idx, 0, (size_t)g->count * sizeof *idx);
+    if (!g->conditional) {
+        *size = 1;
+        for (int i = 0; i < g->count; i++)
+            *size *= (uint64_t)g->sizes[i];
+        if (trial >= *size)
+            return false;
+        for (int i = g->count - 1; i >= 0; i--) {
+            idx[i] = (int)(trial % (uint64_t)g->sizes[i]);
+            trial /= (uint64_t)g->sizes[i];
+        }
+        return true;
     }
-    if (product > GRID_MAX)
-        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "grid: %.0f combinations, more than %d: "
-                       "give fewer points per range or fewer parameters", product, GRID_MAX);
-    return GD_OK;
+    uint64_t seen = 0;
+    do {
+        if (grid_valid(sp, idx) && seen++ == trial)
+            return true;
+    } while (grid_next(g, idx));
+    *size = seen;
+    return false;
 }
 
-/* Walks the grid to its point number trial (or to its end, counting them in *seen). */
-static gd_status grid_walk(const gd_space *sp, int points, uint64_t trial, uint64_t *seen,
+/* Walks to point number trial into p: GD_ERR_NOT_FOUND past the end (*size: the points). */
+static gd_status grid_walk(const gd_space *sp, int points, uint64_t trial, uint64_t *size,
                            gd_trial_point *p, char *msg)
 {
-    int sizes[GD_SPACE_MAX_PARAMS], idx[GD_SPACE_MAX_PARAMS] = {0};
-    gd_status st = grid_sizes(sp, points, sizes, msg);
+    grid g;
+    gd_status st = grid_make(sp, points, &g, msg);
     if (st != GD_OK)
         return st;
-    *seen = 0;
-    do {
-        if (grid_point(sp, grid_points(points), idx, p) && (*seen)++ == trial)
-            return GD_OK;
-    } while (grid_next(sp->count, sizes, idx));
-    return GD_ERR_NOT_FOUND;
+    int idx[GD_SPACE_MAX_PARAMS];
+    if (grid_find(sp, &g, trial, idx, size)) {
+        for (int i = 0; i < sp->count; i++) {
+            set_value(&sp->param[i].info, g.values[i][idx[i]], p, i);
+            p->active[i] = gd_param_active(sp, i, p);
+        }
+    } else
+        st = GD_ERR_NOT_FOUND;
+    grid_free(&g);
+    return st;
 }
 
 gd_status gd_space_grid_size(const gd_space *sp, int points, uint64_t *size, gd_error *err)
