@@ -20,9 +20,11 @@ static inline void fuzz_check_config(const train_config *t)
     FUZZ_REQUIRE(c->label_column >= 0);
     FUZZ_REQUIRE(c->epochs >= 1 && c->batch_size >= 1 && c->limit >= 0 && c->val_size >= 0);
     FUZZ_REQUIRE(c->warmup >= 0 && c->patience >= 0 && c->threads >= 0 && c->crop_padding >= 0);
-    FUZZ_REQUIRE(c->lr >= 0 && c->momentum >= 0 && c->weight_decay >= 0);
+    /* lr and weight_decay may be NaN: not given, the optimiser's PyTorch default. */
+    FUZZ_REQUIRE((isnan(c->lr) || (c->lr > 0 && isfinite(c->lr))) && c->momentum >= 0);
+    FUZZ_REQUIRE(isnan(c->weight_decay) || (c->weight_decay >= 0 && isfinite(c->weight_decay)));
     FUZZ_REQUIRE(c->label_smoothing >= 0 && c->clip_norm >= 0 && c->preprocess_eps >= 0);
-    FUZZ_REQUIRE(isfinite(c->lr) && isfinite(c->momentum) && isfinite(c->weight_decay));
+    FUZZ_REQUIRE(isfinite(c->momentum) && c->min_delta >= 0 && isfinite(c->min_delta));
     FUZZ_REQUIRE(isfinite(c->label_smoothing) && isfinite(c->clip_norm) && isfinite(c->preprocess_eps));
     FUZZ_REQUIRE(c->random_erasing >= 0 && c->random_erasing <= 1);
 }

@@ -50,7 +50,7 @@ expect "a missing batch file exits 1" 1 \
     "$GRADUS" train --data "cifar10:$WORK/cifar" $CIFAR_FAST "$CIFAR_MODEL" --out "$WORK/c3"
 contains "the message names the missing file" "$WORK/err" "$WORK/cifar/data_batch_4.bin"
 contains "the message says what the folder must hold" "$WORK/err" "data_batch_1.bin to data_batch_5.bin and test_batch.bin"
-expect "a cifar10: folder that does not exist exits 2" 2 \
+expect "a cifar10: folder that does not exist exits 1 (it cannot be read)" 1 \
     "$GRADUS" train --data "cifar10:$WORK/nowhere" $CIFAR_FAST "$CIFAR_MODEL" --out "$WORK/c4"
 contains "the message names --data and the folder" "$WORK/err" "--data cifar10:$WORK/nowhere: no such folder"
 make_cifar "$WORK/cut" && head -c 3000 "$WORK/archive/cifar-10-batches-bin/test_batch.bin" >"$WORK/cut/test_batch.bin"

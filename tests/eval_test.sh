@@ -158,7 +158,7 @@ mkdir "$WORK/badconfig" && cp "$WORK/run/model.safetensors" "$WORK/badconfig/" &
 expect "a malformed config.json exits 3" 3 "$GRADUS" eval --model "$WORK/badconfig"
 contains "the message names config.json" "$WORK/err" "badconfig/config.json"
 expect "a missing CSV file exits 1" 1 "$GRADUS" eval --model "$WORK/run" --data "csv:$WORK/train.csv,$WORK/none.csv"
-expect "a missing --data folder exits 2" 2 "$GRADUS" eval --model "$WORK/run" --data "$WORK/none"
+expect "a missing --data folder exits 1 (it cannot be read)" 1 "$GRADUS" eval --model "$WORK/run" --data "$WORK/none"
 printf '1,0.5,x\n' >"$WORK/cell.csv"
 expect "a CSV with a bad cell exits 3" 3 "$GRADUS" eval --model "$WORK/run" --data "csv:$WORK/cell.csv,$WORK/cell.csv"
 printf '1,0.5,0.5\n2,0.5\n' >"$WORK/ragged.csv"

@@ -28,6 +28,7 @@ echo junk >"$WORK/junk.safetensors"
 # ---------------------------------------------------------------- 1: cannot read or write
 expect "gradus: no command exits 2" 2 "$GRADUS"
 expect "train: a missing CSV file exits 1" 1 "$GRADUS" train --data "csv:$WORK/none.csv,$WORK/none.csv" $FAST --out "$WORK/o1"
+expect "train: a missing data folder exits 1" 1 "$GRADUS" train --data "$WORK/none" $FAST --out "$WORK/o2"
 expect "train: a missing --model @FILE exits 1" 1 "$GRADUS" train --model "@$WORK/none.spec" $FAST --out "$WORK/o3"
 expect "train: a missing --resume folder exits 1" 1 "$GRADUS" train --resume "$WORK/none"
 expect "train: an --out that cannot be made exits 1" 1 "$GRADUS" train $FAST --out /proc/gradus-none/run
@@ -35,7 +36,7 @@ expect "check: a missing CSV file exits 1" 1 "$GRADUS" check --data "csv:$WORK/n
 expect "summary: a missing model file exits 1" 1 "$GRADUS" summary "$WORK/none.safetensors"
 expect "report: a missing run folder exits 1" 1 "$GRADUS" report "$WORK/none"
 expect "report: an --out that cannot be written exits 1" 1 "$GRADUS" report "$WORK/run" --out /proc/gradus-none/r.html
-for f in "$WORK/o1" "$WORK/o3"; do
+for f in "$WORK/o1" "$WORK/o2" "$WORK/o3"; do
     [ -e "$f" ] && bad "a failed train leaves no folder ($f)" || ok "a failed train leaves no folder ($(basename "$f"))"
 done
 

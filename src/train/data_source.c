@@ -89,8 +89,9 @@ static gd_status load_cifar10(const char *source, gd_dataset **train, gd_dataset
 {
     const char *dir = source + strlen("cifar10:");
     struct stat sb;
+    /* A folder that is not there cannot be read (an I/O failure); a file is a usage error. */
     if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
-        return gd_fail(err->message, GD_ERR_INVALID_ARGUMENT,
+        return gd_fail(err->message, stat(dir, &sb) != 0 ? GD_ERR_IO : GD_ERR_INVALID_ARGUMENT,
                        "--data %.80s: no such folder (cifar10:DIR names the folder of "
                        "CIFAR-10's binary version)", source);
     gd_status st = GD_OK;
@@ -131,7 +132,8 @@ gd_status gd_data_load(const char *source, const gd_data_options *opt, gd_datase
         struct stat sb;
         if (stat(dir, &sb) != 0 || !S_ISDIR(sb.st_mode))
             return dir == source
-                       ? gd_fail(err->message, GD_ERR_INVALID_ARGUMENT,
+                       ? gd_fail(err->message,
+                                 stat(dir, &sb) != 0 ? GD_ERR_IO : GD_ERR_INVALID_ARGUMENT,
                                  "--data %s: no such folder (give fashion-mnist, a folder of "
                                  "IDX files, or csv:TRAIN,TEST)", source)
                        : gd_fail(err->message, GD_ERR_IO,
