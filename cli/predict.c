@@ -4,6 +4,7 @@
 
 #include <getopt.h>
 #include <math.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -137,7 +138,6 @@ typedef struct layout {
     const predict_opts *o;
     int classes;
     const char *const *names; /* NULL: no class column */
-    double *probs;            /* one row's softmax */
     int *order;               /* its classes, most probable first */
 } layout;
 
@@ -159,69 +159,61 @@ static void append_header(const layout *l, text_buf *t)
     t->data[t->len++] = '\n';
 }
 
-/* probs = softmax(scores) in double, shifted by the largest score so that exp cannot
- * overflow; order = the classes by decreasing score, the lower class first on ties (as
+/* order = the classes by decreasing probability, the lower class first on ties (as
  * gd_argmax, so that top1 is the label). */
-static void rank(const layout *l, const float *scores)
+static void rank(const layout *l, const double *probs)
 {
-    int n = l->classes, best = gd_argmax(scores, n);
-    double sum = 0;
+    int n = l->classes;
     for (int c = 0; c < n; c++)
-        sum += l->probs[c] = exp((double)scores[c] - scores[best]);
-    for (int c = 0; c < n; c++) {
-        l->probs[c] /= sum;
         l->order[c] = c;
-    }
     for (int i = 1; i < n; i++) { /* insertion sort: stable, and n is a handful */
         int c = l->order[i], j = i;
-        for (; j > 0 && scores[l->order[j - 1]] < scores[c]; j--)
+        for (; j > 0 && probs[l->order[j - 1]] < probs[c]; j--)
             l->order[j] = l->order[j - 1];
         l->order[j] = c;
     }
 }
 
-static void append_row(const layout *l, int64_t id, const float *scores, text_buf *t)
+/* One row: the id, the guess (gd_predict's, gd_argmax of the scores), its name, the
+ * probabilities, the top k. */
+static void append_row(const layout *l, int64_t id, int label, const double *probs, text_buf *t)
 {
-    rank(l, scores);
-    int label = l->order[0];
+    rank(l, probs);
     APPEND(t, "%lld,%d", (long long)id, label);
     if (l->names)
         APPEND(t, ",%s", l->names[label]);
     for (int c = 0; l->o->probs && c < l->classes; c++)
-        APPEND(t, ",%.6g", l->probs[c]);
+        APPEND(t, ",%.6g", probs[c]);
     for (int64_t k = 0; k < l->o->top_k; k++)
-        APPEND(t, ",%d,%.6g", l->order[k], l->probs[l->order[k]]);
+        APPEND(t, ",%d,%.6g", l->order[k], probs[l->order[k]]);
     t->data[t->len++] = '\n';
 }
 
+/* The library's predictions (gd_predict), then the text. */
 static int predict_all(layout *l, gd_model *m, gd_dataset *ds, text_buf *t)
 {
+    int64_t n = gd_dataset_size(ds);
+    size_t cells = (size_t)n * (size_t)l->classes;
+    bool fits = n > 0 && (size_t)n <= SIZE_MAX / sizeof(double) / (size_t)l->classes;
+    double *probs = fits ? malloc(cells * sizeof *probs) : NULL;
+    int32_t *classes = fits ? malloc((size_t)n * sizeof *classes) : NULL;
+    int rc = probs && classes ? EXIT_OK : fail(EXIT_FAILURE_RUN, "predict", "out of memory");
     gd_error err;
-    gd_loader *loader;
-    if (gd_loader_create(&loader, ds, gd_model_max_batch(m), false, false, 0, &err) != GD_OK)
-        return fail(EXIT_FAILURE_RUN, "predict", "%s", err.message);
-    gd_model_set_training(m, false);
-    gd_tensor x;
-    const int32_t *labels;
-    int64_t id = 0;
-    int rc = reserve(t, row_bytes(l)) ? EXIT_OK : fail(EXIT_FAILURE_RUN, "predict", "out of memory");
+    gd_status st;
+    if (rc == EXIT_OK && (st = gd_predict(m, ds, classes, probs, &err)) != GD_OK)
+        rc = fail_status("predict", st, err.message);
+    if (rc == EXIT_OK && !reserve(t, row_bytes(l)))
+        rc = fail(EXIT_FAILURE_RUN, "predict", "out of memory");
     if (rc == EXIT_OK)
         append_header(l, t);
-    while (rc == EXIT_OK && gd_loader_next(loader, &x, &labels)) {
-        gd_tensor in = gd_model_input_view(m, x);
-        if (gd_model_forward(m, &in) != GD_OK) {
-            rc = fail(EXIT_FAILURE_RUN, "predict", "%s", gd_model_error(m));
-            break;
-        }
-        const gd_tensor *y = gd_model_output(m);
-        for (int64_t i = 0; rc == EXIT_OK && i < y->dims[0]; i++) {
-            if (!reserve(t, row_bytes(l)))
-                rc = fail(EXIT_FAILURE_RUN, "predict", "out of memory for the predictions");
-            else
-                append_row(l, id++, y->data + i * y->dims[1], t);
-        }
+    for (int64_t i = 0; rc == EXIT_OK && i < n; i++) {
+        if (!reserve(t, row_bytes(l)))
+            rc = fail(EXIT_FAILURE_RUN, "predict", "out of memory for the predictions");
+        else
+            append_row(l, i, classes[i], probs + (size_t)i * (size_t)l->classes, t);
     }
-    gd_loader_free(loader);
+    free(probs);
+    free(classes);
     return rc;
 }
 
@@ -250,9 +242,8 @@ static int make_layout(const predict_opts *o, const model_source *src, const gd_
         return fail(EXIT_USAGE, "predict", "--top-k %lld: the model has %d classes",
                     (long long)o->top_k, l->classes);
     l->names = src->run ? class_names(src->settings.data, l->classes) : NULL;
-    l->probs = malloc((size_t)l->classes * sizeof *l->probs);
     l->order = malloc((size_t)l->classes * sizeof *l->order);
-    return l->probs && l->order ? EXIT_OK : fail(EXIT_FAILURE_RUN, "predict", "out of memory");
+    return l->order ? EXIT_OK : fail(EXIT_FAILURE_RUN, "predict", "out of memory");
 }
 
 /* The inputs first: a model file PyTorch wrote may record no input shape, and then the
@@ -297,7 +288,6 @@ int cmd_predict(int argc, char **argv)
     if (rc == EXIT_OK)
         rc = write_output(&o, &t);
     free(t.data);
-    free(l.probs);
     free(l.order);
     gd_dataset_free(ds);
     gd_preprocess_free(pre);

@@ -211,11 +211,11 @@ static void print_sparkline(const double *v, size_t n, const char *what)
         return;
     bool utf8 = utf8_locale();
     char tail[96]; /* its columns: the arrow is one, in either spelling of it */
-    int tail_cols = snprintf(tail, sizeof tail, " %.4g -> %.4g (%s, %zu values)", v[0],
-                             v[n - 1], what, n) - 1;
+    int tail_cols = snprintf(tail, sizeof tail, " %.4g -> %.4g (%s, %zu value%s)", v[0],
+                             v[n - 1], what, n, n == 1 ? "" : "s") - 1;
     size_t room = (size_t)(LINE - HEAD - tail_cols), most = room < MOST ? room : MOST;
-    snprintf(tail, sizeof tail, " %.4g %s %.4g (%s, %zu values)", v[0], utf8 ? "\u2192" : "->",
-             v[n - 1], what, n);
+    snprintf(tail, sizeof tail, " %.4g %s %.4g (%s, %zu value%s)", v[0],
+             utf8 ? "\u2192" : "->", v[n - 1], what, n, n == 1 ? "" : "s");
     size_t w = n < most ? n : most;
     double col[MOST], lo = INFINITY, hi = -INFINITY;
     for (size_t i = 0; i < w; i++) {
@@ -413,6 +413,29 @@ static void say_start(const trainer *t)
     printf("%s%s%s\n", opt, one_line ? "; " : "\n", rest);
 }
 
+/* What --init-from copied, its report's clauses ("; "-separated) wrapped to 80 columns. */
+static void say_init_from(const trainer *t)
+{
+    const gd_init_report *r = gd_run_init_report(t->run);
+    if (!r)
+        return;
+    int col = printf("--init-from: ");
+    for (const char *p = r->text; *p;) {
+        const char *end = strstr(p, "; ");
+        int len = end ? (int)(end - p) + 1 : (int)strlen(p); /* the clause with its ';' */
+        if (col > 13 && col + 1 + len > 80) {
+            printf("\n ");
+            col = 1;
+        } else if (col > 13) {
+            col += printf(" ");
+        }
+        col += printf("%.*s", len, p);
+        p += len;
+        p += *p == ' ';
+    }
+    printf("\n");
+}
+
 /* A resumed run with nothing left to do: it finished its --epochs, or --patience stopped
  * it. Said with what to give to go on; true then. */
 static bool says_run_is_done(const trainer *t)
@@ -449,6 +472,7 @@ static int start_run(trainer *t, bool resume)
         return fail(EXIT_FAILURE_RUN, "train", "out of memory");
     printf("run folder: %s\n", t->dir);
     say_start(t);
+    say_init_from(t);
     int rc = resume ? save_changed_settings(t) : EXIT_OK;
     if (rc != EXIT_OK)
         return rc;

@@ -116,6 +116,9 @@ expect "--init-from takes a checkpoint too" 0 "$GRADUS" train --model "$MLP" $FA
 expect "--init-from into a deeper model copies what matches" 0 "$GRADUS" train \
     --model "linear(32) relu linear(10) relu linear(10)" $FAST --epochs 1 \
     --init-from "$WORK/base/model.safetensors" --out "$WORK/deeper"
+contains "train says how many tensors --init-from copied" "$WORK/out" "^--init-from: 4 of 6 tensors copied;"
+contains "and which were not in the file" "$WORK/out" "not in the file: 4.weight, 4.bias"
+awk 'length > 80 { exit 1 }' "$WORK/out" && ok "the --init-from report fits 80 columns" || bad "the --init-from report fits 80 columns"
 
 # Resumed bit for bit: the checkpoint holds the copied weights, and the file is not read
 # again (it is moved away before the resume).
