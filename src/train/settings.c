@@ -84,7 +84,8 @@ static const setting table[] = {
       "the network, e.g. 'linear(256) bn relu linear(10)'", GD_DEFAULT_MODEL,
       GD_SETTING_TEXT}, AT(model), NO_RANGE},
     {{"init_from", "init-from", "MODEL", "model",
-      "start from this model file's weights, tensor by tensor by name (fine-tuning)", "",
+      "start from this model file's weights, tensor by tensor by name (fine-tuning); "
+      "the preprocessing is fitted afresh on the training split", "",
       GD_SETTING_TEXT}, AT(init_from), NO_RANGE},
     {{"optim", "optim", "NAME", "optimisation", "sgd, adam, adamw, rmsprop, adagrad", "adam",
       GD_SETTING_TEXT}, AT(optim), NO_RANGE},
