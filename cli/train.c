@@ -411,6 +411,10 @@ static void say_start(const trainer *t)
              (long long)s->batch_size);
     bool one_line = strlen(opt) + 2 + strlen(rest) <= 80;
     printf("%s%s%s\n", opt, one_line ? "; " : "\n", rest);
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores > 0 && s->threads > cores) /* oversubscribed: threads wait on each other */
+        fprintf(stderr, "warning: --threads %d exceeds this machine's %ld cores: slower, "
+                "not faster\n", s->threads, cores);
 }
 
 /* What --init-from copied, its report's clauses ("; "-separated) wrapped to 80 columns. */

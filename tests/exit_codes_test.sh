@@ -46,6 +46,12 @@ for cmd in train check summary report; do
 done
 expect "train: a bad value exits 2" 2 "$GRADUS" train --epochs zero --out "$WORK/o4"
 expect "train: a value out of range exits 2" 2 "$GRADUS" train --label-smoothing 1 --out "$WORK/o4"
+expect "train: --crop-padding as large as the images exits 2" 2 "$GRADUS" train $FAST --crop-padding 28 --out "$WORK/o5"
+contains "the message gives the range the images allow" "$WORK/err" "--crop-padding 28: expected an integer in \[0, 27\] (below the images' 28x28)"
+[ -e "$WORK/o5" ] && bad "a refused --crop-padding leaves no folder" || ok "a refused --crop-padding leaves no folder"
+cores=$(nproc)
+expect "train: --threads above the cores still runs" 0 "$GRADUS" train --model "$MLP" $FAST --threads $((cores + 1)) --out "$WORK/o6"
+contains "and warns that it is slower" "$WORK/err" "warning: --threads $((cores + 1)) exceeds this machine's $cores cores: slower, not faster"
 expect "train: a bad spec exits 2" 2 "$GRADUS" train --model "linear(8) reluu" $FAST --out "$WORK/o4"
 expect "train: --resume of a folder without config.json exits 2" 2 "$GRADUS" train --resume "$WORK/empty"
 expect "train: --out holding files exits 2" 2 "$GRADUS" train $FAST --out "$WORK/run"

@@ -772,6 +772,27 @@ Test(train, a_step_schedule_too_long_for_a_step_count_is_refused)
     gd_settings_free(&s);
 }
 
+/* A random crop of padding p reads a window shifted by up to p pixels: at p >= the image's
+ * side it can be padding alone, so the run refuses it naming the flag and what the images
+ * allow (here 2x2 images: 0 or 1). */
+Test(train, crop_padding_as_large_as_the_images_is_refused)
+{
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "csv_shape", "1x2x2");
+    set(&s, "crop_padding", "2");
+    gd_run *run = NULL;
+    gd_error err;
+    cr_expect_eq(gd_run_create(&run, &s, NULL, &err), GD_ERR_INVALID_ARGUMENT);
+    cr_expect_null(run);
+    cr_expect(strstr(err.message, "--crop-padding 2: expected an integer in [0, 1]"), "%s",
+              err.message);
+    set(&s, "crop_padding", "1");
+    run = create(&s, NULL);
+    gd_run_free(run);
+    gd_settings_free(&s);
+}
+
 /* --epochs and --warmup up to 2^53 - 1 pass the settings' check; times the batches of an
  * epoch (2048 here, so past 2^63) they do not fit int64_t, which is refused naming the
  * flag. */

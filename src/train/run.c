@@ -147,6 +147,14 @@ static gd_status set_augmentation(gd_run *run)
     const gd_settings *s = &run->settings;
     gd_augment aug = {.crop_padding = s->crop_padding, .horizontal_flip = s->hflip,
                       .erase_probability = s->random_erasing};
+    int64_t dims[GD_MAX_DIMS];
+    int ndim = gd_dataset_sample_shape(run->train, dims);
+    int64_t side = ndim == 3 ? (dims[1] < dims[2] ? dims[1] : dims[2]) : 0;
+    if (ndim == 3 && s->crop_padding >= side) /* a crop would then see padding alone */
+        return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT,
+                       "--crop-padding %d: expected an integer in [0, %lld] (below the "
+                       "images' %lldx%lld)", s->crop_padding, (long long)side - 1,
+                       (long long)dims[1], (long long)dims[2]);
     gd_error err;
     gd_status st = gd_loader_set_augment(run->loader, &aug, &err);
     if (st == GD_ERR_SHAPE)
