@@ -16,6 +16,7 @@ static const command commands[] = {
     {"eval", cmd_eval, "accuracy, per-class accuracy and confusion matrix of a saved model"},
     {"predict", cmd_predict, "classify inputs with a saved model, as CSV"},
     {"check", cmd_check, "sanity checks of a model and its data before training"},
+    {"search", cmd_search, "hyperparameter search: many trials, ranked, resumable"},
     {"report", cmd_report, "an HTML page of a run's curves, monitor, confusion matrix, checks"},
     {"summary", cmd_summary, "a model's layers, output shapes, parameters and memory"},
 };

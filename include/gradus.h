@@ -1712,7 +1712,16 @@ typedef struct gd_trial_record {
     int params;                /* its parameters as the started line gave them */
     const char *const *name;
     const char *const *value;  /* the text; NULL for an inactive parameter */
+    const double *curve;       /* val_accuracy of epoch e at curve[e - 1] (NaN: none) */
+    int64_t curve_len;         /* the last epoch on the curve (at most GD_STUDY_MAX_EPOCHS) */
+    double best_val_accuracy;  /* the curve's best (NaN: none), at best_epoch */
+    int64_t best_epoch;
 } gd_trial_record;
+
+/* The epochs a trial's curve holds; a later epoch's figures are its last, not curved. */
+#define GD_STUDY_MAX_EPOCHS 100000
+/* The best validation accuracy of r's first epoch epochs (NaN: none reported). */
+GD_API double gd_trial_best_until(const gd_trial_record *r, int64_t epoch);
 
 typedef struct gd_study gd_study;
 
@@ -1736,6 +1745,82 @@ GD_API const char *gd_study_warning(const gd_study *st, size_t index);
 /* The lines the journal held and those it loaded as events. */
 GD_API int64_t gd_study_lines(const gd_study *st);
 GD_API int64_t gd_study_events(const gd_study *st);
+
+/* A search: which trials a study trains, for how long, and in what order (docs/search.md).
+ * Every decision is a function of the study seed and the journal's figures taken in trial
+ * order, never of which worker finished first, so 1 or N workers give the same study. */
+typedef enum gd_strategy {
+    GD_STRATEGY_RANDOM, GD_STRATEGY_GRID, GD_STRATEGY_SOBOL,
+    GD_STRATEGY_COARSE_TO_FINE, /* stages of trials, each narrowing the ranges */
+    GD_STRATEGY_ASHA            /* asynchronous successive halving */
+} gd_strategy;
+
+typedef struct gd_search_options {
+    gd_strategy strategy;
+    uint64_t seed;       /* the study's */
+    int64_t trials;      /* configurations (coarse-to-fine: of its first stage) */
+    int repeats;         /* seeds per configuration (>= 1) */
+    int64_t epochs;      /* each trial's; ASHA's most; coarse-to-fine's last stage's */
+    int grid_points;     /* grid: points on each continuous range (0: 3) */
+    int64_t min_epochs;  /* ASHA: the first rung's; coarse-to-fine: the first stage's */
+    double eta;          /* ASHA: the reduction factor (> 1): a rung keeps 1 in eta;
+                            coarse-to-fine: later stages have trials / eta configurations */
+    int stages;          /* coarse-to-fine: how many (>= 2) */
+    double keep;         /* coarse-to-fine: the best fraction of a stage that the next
+                            stage's ranges span (0 < keep <= 1) */
+} gd_search_options;
+
+/* Sensible defaults: random, 20 trials, 1 repeat, 10 epochs, ASHA 1 epoch and eta 3,
+ * coarse-to-fine 3 stages keeping the best quarter. */
+GD_API void gd_search_defaults(gd_search_options *opt);
+/* GD_ERR_INVALID_ARGUMENT, naming the flag, for options that cannot make a study. */
+GD_API gd_status gd_search_check(const gd_space *sp, const gd_search_options *opt,
+                                 gd_error *err);
+/* The trials the study holds in all (configurations x repeats, every stage). */
+GD_API int64_t gd_search_total_trials(const gd_search_options *opt);
+/* Trial t's configuration (t / repeats) and its stage (0 but for coarse-to-fine). */
+GD_API int64_t gd_search_config_of(const gd_search_options *opt, uint64_t trial);
+
+typedef enum gd_job_kind {
+    GD_JOB_WAIT,  /* nothing can start until a running trial reports */
+    GD_JOB_DONE,  /* every trial has ended */
+    GD_JOB_TRAIN, /* train trial until until_epoch epochs are done */
+    GD_JOB_PRUNE  /* the strategy stops the trial: record it as pruned */
+} gd_job_kind;
+
+typedef struct gd_search_job {
+    gd_job_kind kind;
+    uint64_t trial;
+    bool resume;          /* the journal has it: continue from its checkpoint */
+    int64_t journal_epoch; /* the last epoch the journal holds for it */
+    int64_t until_epoch;  /* stop after this many epochs (ASHA's next rung) */
+    int64_t epochs;       /* the trial's --epochs, which its schedule spans */
+    gd_trial_point point; /* its parameters and seed */
+} gd_search_job;
+
+/* What to do next, given the study so far: first the lowest-numbered trial that is neither
+ * ended nor busy (busy(ctx, trial): another worker holds it), continued or decided; then
+ * the next new trial. A bound space is needed (gd_space_bind). */
+GD_API gd_status gd_search_next(const gd_space *sp, const gd_search_options *opt,
+                                const gd_study *st, bool (*busy)(void *ctx, uint64_t trial),
+                                void *ctx, gd_search_job *job, gd_error *err);
+
+/* One worker of a study in dir (dir/journal.jsonl, dir/trials/NNNN/ as run folders):
+ * claims a job under dir/.claim's lock, appends its events to the journal, trains it with
+ * fixed's settings and the job's parameters, and goes on until the study is done or *stop
+ * is set (by a signal handler; the trial in progress stops after its step and resumes
+ * later). A trial whose loss is NaN or above 3 times its first batch's is stopped and
+ * recorded as diverged. threads: each trial's (gd_set_num_threads). */
+typedef struct gd_search_worker {
+    const char *dir;
+    const gd_settings *fixed;
+    const gd_space *space; /* bound */
+    const gd_search_options *opt;
+    volatile const int *stop;
+} gd_search_worker;
+GD_API gd_status gd_search_work(const gd_search_worker *w, gd_error *err);
+/* dir/trials/NNNN for trial (4 digits or more), into path of size len. */
+GD_API void gd_search_trial_dir(const char *dir, uint64_t trial, char *path, size_t len);
 
 #ifdef __cplusplus
 }

@@ -18,6 +18,8 @@
 typedef struct trial_slot {
     gd_trial_record rec;
     char **name, **value, *message;
+    double *curve; /* val_accuracy by epoch - 1 (NaN: not reported) */
+    int64_t curve_cap;
 } trial_slot;
 
 struct gd_study {
@@ -38,6 +40,7 @@ static void release_slot(trial_slot *t)
     free(t->name);
     free(t->value);
     free(t->message);
+    free(t->curve);
 }
 
 void gd_study_free(gd_study *st)
@@ -258,7 +261,7 @@ static gd_status start_trial(gd_study *st, const event *e, int64_t line)
         return GD_ERR_NO_MEMORY;
     t->rec = (gd_trial_record){.trial = e->trial, .seed = e->seed, .state = GD_TRIAL_RUNNING,
                                .train_loss = NAN, .val_loss = NAN, .val_accuracy = NAN,
-                               .message = "", .started_line = line};
+                               .best_val_accuracy = NAN, .message = "", .started_line = line};
     return keep_params(t, e->params);
 }
 
@@ -266,6 +269,49 @@ static void take_figure(double *field, const cJSON *v)
 {
     if (cJSON_IsNumber(v))
         *field = v->valuedouble;
+}
+
+/* An epoch's validation accuracy into the trial's curve (a resumed trial may report an
+ * epoch again: the later line wins), and the best of the curve so far. */
+static gd_status record_epoch(trial_slot *t, int64_t epoch, const cJSON *acc)
+{
+    if (epoch < 1 || !cJSON_IsNumber(acc))
+        return GD_OK;
+    if (epoch > GD_STUDY_MAX_EPOCHS)
+        return GD_OK; /* kept as the last figures, not on the curve */
+    if (epoch > t->curve_cap) {
+        int64_t cap = t->curve_cap ? t->curve_cap : 16;
+        while (cap < epoch)
+            cap *= 2;
+        double *more = realloc(t->curve, (size_t)cap * sizeof *more);
+        if (!more)
+            return GD_ERR_NO_MEMORY;
+        for (int64_t i = t->curve_cap; i < cap; i++)
+            more[i] = NAN;
+        t->curve = more;
+        t->curve_cap = cap;
+    }
+    t->curve[epoch - 1] = acc->valuedouble;
+    if (epoch > t->rec.curve_len)
+        t->rec.curve_len = epoch;
+    t->rec.curve = t->curve;
+    t->rec.best_val_accuracy = NAN;
+    for (int64_t i = 0; i < t->rec.curve_len; i++) /* the first of equal bests, as training */
+        if (t->curve[i] > t->rec.best_val_accuracy ||
+            (isnan(t->rec.best_val_accuracy) && !isnan(t->curve[i]))) {
+            t->rec.best_val_accuracy = t->curve[i];
+            t->rec.best_epoch = i + 1;
+        }
+    return GD_OK;
+}
+
+double gd_trial_best_until(const gd_trial_record *r, int64_t epoch)
+{
+    double best = NAN;
+    for (int64_t i = 0; r && i < epoch && i < r->curve_len; i++)
+        if (!isnan(r->curve[i]) && (isnan(best) || r->curve[i] > best))
+            best = r->curve[i];
+    return best;
 }
 
 static const gd_trial_state state_of[] = {
@@ -291,6 +337,8 @@ static gd_status apply_event(gd_study *st, const event *e, int64_t line)
     }
     if (e->has_epoch)
         t->rec.epoch = e->epoch;
+    if (e->kind == GD_EVENT_EPOCH && record_epoch(t, e->epoch, e->val_accuracy) != GD_OK)
+        return GD_ERR_NO_MEMORY;
     take_figure(&t->rec.train_loss, e->train_loss);
     take_figure(&t->rec.val_loss, e->val_loss);
     take_figure(&t->rec.val_accuracy, e->val_accuracy);

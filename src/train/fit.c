@@ -198,7 +198,7 @@ gd_status gd_run_epoch(gd_run *run, gd_epoch_metrics *metrics)
 
 /* ------------------------------------------------------------------- fit */
 
-static bool patience_spent(const gd_run *run)
+bool gd_run_patience_spent(const gd_run *run)
 {
     const gd_settings *s = &run->settings;
     return run->val && s->patience > 0 && run->state.bad_epochs >= s->patience;
@@ -209,7 +209,7 @@ gd_status gd_run_fit(gd_run *run, gd_run_result *result)
     gd_status st = GD_OK;
     run->stop = GD_STOP_COMPLETED;
     while (st == GD_OK && run->state.epoch < run->settings.epochs) {
-        if (patience_spent(run)) {
+        if (gd_run_patience_spent(run)) {
             run->stop = GD_STOP_EARLY;
             break;
         }

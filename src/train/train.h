@@ -89,4 +89,8 @@ gd_status gd_run_write_metrics(gd_run *run);
 const char *gd_run_path(const gd_run *run, const char *name, char *buf);
 gd_status gd_run_history_add(gd_run *run, const gd_epoch_metrics *m);
 
+/* fit.c: --patience epochs in a row without an improvement have passed (the search's
+ * trials stop there as gd_run_fit does). */
+bool gd_run_patience_spent(const gd_run *run);
+
 #endif
