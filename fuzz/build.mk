@@ -17,7 +17,7 @@ LDLIBS := -L$(OPENBLAS_DIR) -Wl,--push-state,--no-as-needed -l:libopenblas.so.0 
           -l:liblapack.so.3 -l:libblas.so.3 -Wl,--pop-state -Wl,-rpath,$(OPENBLAS_DIR) \
           $(shell pkg-config --libs lapacke) -lcjson -lpng -lz -lm
 
-TARGETS := idx idx_gz csv cifar10 model checkpoint spec config report shape
+TARGETS := idx idx_gz csv cifar10 model checkpoint spec config report shape space journal
 LIB_SRC := $(sort $(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(OUT)/obj/%.o)
 CLI_READER := cli/train_config.c cli/common.c cli/progress.c cli/settings_flags.c

@@ -441,4 +441,76 @@ static inline gd_status fuzz_read_shape(const uint8_t *data, size_t size, gd_err
     return first;
 }
 
+/* A search space's text: each line through gd_space_add, then bound against a spec with a
+ * {width} placeholder; a bound space's first trials of each sampler lie in their ranges,
+ * read back through gd_settings_set, and fill the spec. */
+static inline void fuzz_check_point(const gd_space *sp, const gd_trial_point *p)
+{
+    for (int i = 0; i < p->count; i++) {
+        const gd_param_info *q = gd_space_param(sp, i);
+        if (!p->active[i] || q->kind == GD_PARAM_CHOICE)
+            continue;
+        FUZZ_REQUIRE(p->value[i] >= q->lo && p->value[i] <= q->hi);
+        FUZZ_REQUIRE(strtod(p->text[i], NULL) == p->value[i]);
+    }
+}
+
+static inline gd_status fuzz_read_space(const uint8_t *data, size_t size, gd_error *err)
+{
+    char path[256];
+    fuzz_path("space.txt", path, sizeof path);
+    fuzz_write(path, data, size);
+    gd_space *sp = NULL;
+    FUZZ_REQUIRE(gd_space_create(&sp) == GD_OK);
+    gd_status st = gd_space_read(sp, path, err);
+    if (st != GD_OK)
+        FUZZ_REQUIRE(err->message[0] != '\0');
+    static const char spec[] = "linear({width}) relu linear(3)";
+    gd_status bound = gd_space_count(sp) > 0 ? gd_space_bind(sp, spec, err) : GD_ERR_STATE;
+    for (int k = 0; bound == GD_OK && k < 3; k++) {
+        gd_sampler_options opt = {.kind = (gd_sampler_kind)k, .seed = 7, .grid_points = 2};
+        gd_trial_point p;
+        gd_error e;
+        if (gd_space_sample(sp, &opt, (uint64_t)k, &p, &e) != GD_OK)
+            continue;
+        fuzz_check_point(sp, &p);
+        gd_settings s;
+        gd_settings_defaults(&s);
+        gd_status applied = gd_space_apply(sp, &p, &s, &e);
+        FUZZ_REQUIRE(applied == GD_OK || e.message[0] != '\0');
+        gd_settings_free(&s);
+    }
+    gd_space_free(sp);
+    unlink(path);
+    return st;
+}
+
+/* A study journal: gd_study_load always loads (warnings for what it skips), and every
+ * trial it gives is whole: a known state, a curve no longer than its length, a best that
+ * is on the curve. */
+static inline gd_status fuzz_read_journal(const uint8_t *data, size_t size, gd_error *err)
+{
+    char path[256];
+    fuzz_path("journal.jsonl", path, sizeof path);
+    fuzz_write(path, data, size);
+    gd_study *st = NULL;
+    gd_status s = gd_study_load(&st, path, err);
+    FUZZ_REQUIRE(s == GD_OK || s == GD_ERR_LIMIT || s == GD_ERR_NO_MEMORY);
+    for (size_t i = 0; st && i < gd_study_trial_count(st); i++) {
+        const gd_trial_record *r = gd_study_trial(st, i);
+        FUZZ_REQUIRE(r->state >= GD_TRIAL_RUNNING && r->state <= GD_TRIAL_FAILED);
+        FUZZ_REQUIRE(r->curve_len >= 0 && r->curve_len <= GD_STUDY_MAX_EPOCHS);
+        FUZZ_REQUIRE(r->message != NULL);
+        if (!isnan(r->best_val_accuracy))
+            FUZZ_REQUIRE(r->best_epoch >= 1 && r->best_epoch <= r->curve_len &&
+                         r->curve[r->best_epoch - 1] == r->best_val_accuracy);
+        FUZZ_REQUIRE(i == 0 || gd_study_trial(st, i - 1)->trial < r->trial);
+    }
+    for (size_t i = 0; st && i < gd_study_warning_count(st) && i < GD_STUDY_MAX_WARNINGS; i++)
+        FUZZ_REQUIRE(gd_study_warning(st, i) == NULL || gd_study_warning(st, i)[0] != '\0');
+    gd_study_free(st);
+    unlink(path);
+    return s;
+}
+
 #endif

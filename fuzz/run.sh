@@ -13,7 +13,7 @@ cd "$(dirname "$0")/.."
 
 seconds=${1:-${FUZZ_SECONDS:-30}}
 [ $# -gt 0 ] && shift
-targets=${*:-"spec config model checkpoint idx idx_gz csv cifar10 report shape"}
+targets=${*:-"spec config model checkpoint idx idx_gz csv cifar10 report shape space journal"}
 jobs=${FUZZ_JOBS:-2}
 out=build/fuzz
 

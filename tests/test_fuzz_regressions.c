@@ -85,6 +85,7 @@ Test(fuzz_regressions, cifar10) { replay_all("cifar10", fuzz_read_cifar10); }
 Test(fuzz_regressions, model) { replay_all("model", fuzz_read_model); }
 Test(fuzz_regressions, checkpoint) { replay_all("checkpoint", fuzz_read_checkpoint); }
 Test(fuzz_regressions, spec) { replay_all("spec", fuzz_read_spec); }
+Test(fuzz_regressions, space) { replay_all("space", fuzz_read_space); }
 
 static void replay_config(const char *path, const uint8_t *data, size_t len, void *ctx)
 {

@@ -361,7 +361,7 @@ gd_status gd_search_next(const gd_space *sp, const gd_search_options *o, const g
     }
     uint64_t total = (uint64_t)gd_search_total_trials(o);
     for (uint64_t t = 0; t < total; t++) {
-        if (gd_study_find(st, t))
+        if (gd_study_find(st, t) || (busy && busy(ctx, t)))
             continue;
         uint64_t first;
         int s = stage_of(o, t, &first);
