@@ -539,7 +539,7 @@ static int make_folder(const char *out, char *dir, size_t len)
         return EXIT_OK;
     if (errno != EEXIST)
         return fail(EXIT_FAILURE_RUN, CMD, "--out %s: %s", dir, strerror(errno));
-    char probe[4096];
+    char probe[4200]; /* dir and the name: gcc counts both */
     snprintf(probe, sizeof probe, "%s/study.json", dir);
     if (access(probe, F_OK) == 0)
         return fail(EXIT_USAGE, CMD, "--out %s already holds a study: go on with gradus "
@@ -623,7 +623,6 @@ int cmd_search(int argc, char **argv)
             say_start(&d, dir, a.workers);
         }
     } else if (rc == EXIT_OK) {
-        gd_settings_defaults(&d.fixed);
         if ((rc = new_study(&a, trials_given, dir, sizeof dir, &d)) == EXIT_OK)
             say_start(&d, dir, a.workers);
     }
