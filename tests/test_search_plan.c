@@ -88,6 +88,18 @@ static int jobs_until_wait(const gd_space *sp, const gd_search_options *o, const
     return n;
 }
 
+/* A journal at scratch j.jsonl with trials 0 to n - 1 at rung 1 (one epoch of acc[t]),
+ * left open for more. */
+static gd_journal *rung_journal(const gd_space *sp, const gd_search_options *o,
+                                const double *acc, int n)
+{
+    gd_journal *j;
+    cr_assert_eq(gd_journal_open(&j, scratch_path("j.jsonl"), NULL), GD_OK);
+    for (int t = 0; t < n; t++)
+        trial_events(j, sp, o, (uint64_t)t, 1, acc[t]);
+    return j;
+}
+
 static const char *const LR[] = {"lr=loguniform(1e-4, 1e-1)"};
 
 /* Rung 1's accuracies 0.5 0.7 0.6 0.9 0.1 0.8: after 3 arrivals the best 1 (trial 1) goes
@@ -98,11 +110,7 @@ Test(search_plan, asha_promotes_the_top_third_of_arrivals_in_trial_order)
     const double acc[] = {0.5, 0.7, 0.6, 0.9, 0.1, 0.8};
     gd_space *sp = bound_space(LR, 1);
     gd_search_options o = asha(6);
-    gd_journal *j;
-    cr_assert_eq(gd_journal_open(&j, scratch_path("j.jsonl"), NULL), GD_OK);
-    for (int t = 0; t < 6; t++)
-        trial_events(j, sp, &o, (uint64_t)t, 1, acc[t]);
-    gd_journal_close(j);
+    gd_journal_close(rung_journal(sp, &o, acc, 6));
     gd_study *st = load(scratch_path("j.jsonl"));
     gd_search_job jobs[16];
     int n = jobs_until_wait(sp, &o, st, jobs, 16);
@@ -131,10 +139,7 @@ Test(search_plan, a_decision_waits_for_an_earlier_trial_that_may_still_arrive)
     const double acc[] = {0.5, 0.7, 0.6};
     gd_space *sp = bound_space(LR, 1);
     gd_search_options o = asha(6);
-    gd_journal *j;
-    cr_assert_eq(gd_journal_open(&j, scratch_path("j.jsonl"), NULL), GD_OK);
-    for (int t = 0; t < 3; t++)
-        trial_events(j, sp, &o, (uint64_t)t, 1, acc[t]);
+    gd_journal *j = rung_journal(sp, &o, acc, 3);
     trial_events(j, sp, &o, 3, 0, 0);
     gd_journal_close(j);
     gd_study *st = load(scratch_path("j.jsonl"));
