@@ -198,29 +198,6 @@ static const struct slot {
 
 /* ------------------------------------------------------------ the text */
 
-/* Words of text from column `indent`, wrapped before WIDTH. */
-static void print_wrapped(const char *text, const char *lead)
-{
-    int col = printf("%*s%s", INDENT, "", lead);
-    bool first = true;
-    while (*text) {
-        text += strspn(text, " \t\n");
-        size_t word = strcspn(text, " \t\n");
-        if (!word)
-            break;
-        if (!first && col + 1 + (int)word > WIDTH) {
-            col = printf("\n%*s", INDENT + (int)strlen(lead), "") - 1;
-        } else if (!first) {
-            putchar(' ');
-            col++;
-        }
-        col += printf("%.*s", (int)word, text);
-        text += word;
-        first = false;
-    }
-    putchar('\n');
-}
-
 static void print_result(const gd_check_result *r)
 {
     const char *verdict = gd_check_verdict_name(r->verdict);
@@ -230,9 +207,10 @@ static void print_result(const gd_check_result *r)
            "................................................................................",
            verdict);
     if (r->summary[0])
-        print_wrapped(r->summary, "");
+        print_wrapped(stdout, INDENT, "", r->summary, WIDTH);
     if (r->advice[0])
-        print_wrapped(r->advice, r->verdict == GD_CHECK_SKIP ? "" : "advice: ");
+        print_wrapped(stdout, INDENT, r->verdict == GD_CHECK_SKIP ? "" : "advice: ", r->advice,
+                      WIDTH);
     fflush(stdout);
 }
 
@@ -240,7 +218,7 @@ static void print_header(const checker *c)
 {
     printf("gradus check: %s, %lld training examples, seed %llu\n", c->s.data,
            (long long)gd_dataset_size(c->setup.data), (unsigned long long)c->s.seed);
-    print_wrapped(c->s.model, "model: ");
+    print_wrapped(stdout, INDENT, "model: ", c->s.model, WIDTH);
     putchar('\n');
 }
 

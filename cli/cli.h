@@ -34,6 +34,9 @@ int exit_code_for(gd_status st);
 
 /* 1234567 as "1,234,567" into buf (size bytes), for counts a reader takes in at a glance. */
 const char *group_digits(char *buf, size_t size, int64_t v);
+/* text's words from column indent + strlen(lead), after lead, wrapped before column
+ * width (a word longer than a line stands alone on its line). */
+void print_wrapped(FILE *out, int indent, const char *lead, const char *text, int width);
 /* Strict number parsing for flag values; false when text is not entirely a number. */
 bool parse_int64(const char *text, int64_t *out);
 bool parse_double(const char *text, double *out);

@@ -204,3 +204,25 @@ const char *group_digits(char *buf, size_t size, int64_t v)
     buf[at] = '\0';
     return buf;
 }
+
+void print_wrapped(FILE *out, int indent, const char *lead, const char *text, int width)
+{
+    int col = fprintf(out, "%*s%s", indent, "", lead);
+    bool first = true;
+    while (*text) {
+        text += strspn(text, " \t\n");
+        size_t word = strcspn(text, " \t\n");
+        if (!word)
+            break;
+        if (!first && col + 1 + (int)word > width) {
+            col = fprintf(out, "\n%*s", indent + (int)strlen(lead), "") - 1;
+        } else if (!first) {
+            fputc(' ', out);
+            col++;
+        }
+        col += fprintf(out, "%.*s", (int)word, text);
+        text += word;
+        first = false;
+    }
+    fputc('\n', out);
+}

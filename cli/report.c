@@ -5,6 +5,7 @@
  * and how to get it); a .jsonl file's last line without its newline is a line being
  * written when the run stopped, and is skipped. docs/report.md describes the page. */
 #include "cli.h"
+#include "report.h"
 #include "report_chart.h"
 
 #include <cjson/cJSON.h>
@@ -19,17 +20,26 @@
 #include <time.h>
 
 static const char *const HELP =
-    "usage: gradus report RUN_DIR [--output FILE]\n"
+    "usage: gradus report RUN_DIR|STUDY_DIR [--output FILE]\n"
     "\n"
-    "Writes one self-contained HTML page of a training run (RUN_DIR/report.html):\n"
-    "loss and accuracy per epoch, the learning rate, and from --monitor's\n"
-    "monitor.jsonl the loss per step, activation histograms, saturated and dead\n"
-    "units, update/weight ratios and gradient norms; the test set's confusion matrix;\n"
-    "gradus check's results and any figures in the folder. Open it in any browser;\n"
+    "Writes one self-contained HTML page (DIR/report.html); open it in any browser,\n"
     "it needs no network.\n"
     "\n"
-    "  --output FILE        where to write the page            [RUN_DIR/report.html]\n"
-    "  -h, --help           this text\n";
+    "Of a training run: loss and accuracy per epoch, the learning rate, and from\n"
+    "--monitor's monitor.jsonl the loss per step, activation histograms, saturated\n"
+    "and dead units, update/weight ratios and gradient norms; the test set's\n"
+    "confusion matrix; gradus check's results and any figures in the folder.\n"
+    "\n"
+    "Of a study (gradus search --out): the best so far by trial, every trial's\n"
+    "validation curve, each parameter against the score, pairs of parameters,\n"
+    "parallel coordinates, the warnings, and a table of the trials linked to their\n"
+    "own pages, which it writes too (trials/NNNN/report.html).\n"
+    "\n"
+    "  --output FILE        where to write the page                [DIR/report.html]\n"
+    "  -h, --help           this text\n"
+    "\n"
+    "Exit codes: 1 a folder or file that cannot be read or written, 2 a folder that\n"
+    "is neither a run nor a study, 3 a malformed file (named with its line).\n";
 
 #define CMD "report"
 #define MAX_FILE (256u << 20) /* a run's JSON files are kilobytes to a few megabytes */
@@ -290,7 +300,8 @@ static int check_run_dir(const char *dir)
     bool metrics = stat(path_in(path, sizeof path, dir, "metrics.jsonl"), &st) == 0;
     if (!config && !metrics)
         return fail(EXIT_USAGE, CMD, "%s is not a run folder: it has neither config.json nor "
-                    "metrics.jsonl (gradus train --out DIR makes one)", dir);
+                    "metrics.jsonl, nor a study's study.json (gradus train --out DIR or "
+                    "gradus search --out DIR makes one)", dir);
     return EXIT_OK;
 }
 
@@ -328,109 +339,6 @@ static int read_run(report *r)
 
 /* ------------------------------------------------------------ the page */
 
-static const char *const CSS =
-    ":root{--ink:#1f2328;--dim:#59636e;--line:#d0d7de;--bg:#f6f8fa}"
-    "*{box-sizing:border-box}"
-    "body{font:15px/1.45 system-ui,-apple-system,'Segoe UI',Roboto,Helvetica,Arial,sans-serif;"
-    "color:var(--ink);margin:0;background:#fff}"
-    "main{max-width:1400px;margin:0 auto;padding:16px 24px 48px}"
-    "h1{font-size:24px;margin:8px 0 4px}h2{font-size:19px;margin:28px 0 8px;"
-    "border-bottom:1px solid var(--line);padding-bottom:4px}"
-    ".status{font-size:16px;margin:4px 0 12px}.status.warn{color:#9a6700}"
-    "table.facts{border-collapse:collapse;margin:8px 0}"
-    "table.facts td,table.facts th{padding:3px 14px 3px 0;text-align:left;vertical-align:top}"
-    "table.facts th{color:var(--dim);font-weight:500}"
-    "code{font:13px ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;background:var(--bg);"
-    "padding:1px 4px;border-radius:4px}"
-    ".grid{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:18px}"
-    ".grid.small{grid-template-columns:repeat(auto-fill,minmax(300px,1fr));gap:12px}"
-    "figure.chart{margin:0;border:1px solid var(--line);border-radius:8px;padding:10px 12px}"
-    "figure.chart figcaption{font-weight:600;margin-bottom:4px}"
-    "figure.chart svg{width:100%;height:auto;display:block;overflow:visible}"
-    "svg text{font-size:12px;fill:var(--ink)}svg .label{font-size:13px;fill:var(--dim)}"
-    "svg .plotarea{fill:#fbfbfc;stroke:var(--line)}svg .grid{stroke:#e8ebef}"
-    "svg polyline.mark{fill:none;stroke-width:2;stroke-linejoin:round}"
-    "svg polyline.faint{stroke-width:1;opacity:.35}"
-    "svg circle.hit{fill-opacity:0;stroke:none}svg circle.hit:hover{fill-opacity:.9}"
-    "svg circle.dot{stroke:#fff;stroke-width:1}"
-    "svg .band{fill:#2da44e;opacity:.13}svg .refline{stroke:#2da44e;stroke-dasharray:5 3}"
-    "svg .warnline{stroke:#cf222e;stroke-dasharray:3 3}svg .epochline{stroke:#afb8c1;stroke-dasharray:2 3}"
-    "svg .reflabel{font-size:11px;fill:var(--dim)}"
-    "svg .meanline{stroke:#f28e2b;stroke-width:1.5}svg rect.cell{stroke:#fff}"
-    "svg rect.mark:hover,svg rect.cell:hover{stroke:#000;stroke-width:1}"
-    ".legend{display:flex;flex-wrap:wrap;gap:4px 14px;font-size:13px;margin-top:4px}"
-    ".legend .key{cursor:pointer;user-select:none}.legend .key.off{opacity:.35}"
-    ".legend i{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:5px;"
-    "vertical-align:-1px}"
-    ".absent{border:1px dashed #d4a72c;background:#fff8c5;border-radius:8px;padding:10px 14px;margin:8px 0}"
-    ".absent b{display:block}"
-    ".notes li{color:#9a6700}"
-    "table.list{border-collapse:collapse;width:100%;font-size:14px}"
-    "table.list th,table.list td{border-bottom:1px solid var(--line);padding:5px 8px;text-align:left;"
-    "vertical-align:top}"
-    ".v{font-weight:700;padding:1px 6px;border-radius:4px;color:#fff}"
-    ".v-PASS{background:#1a7f37}.v-WARN{background:#9a6700}.v-FAIL{background:#cf222e}"
-    ".v-SKIP{background:#6e7781}"
-    ".figs{font-size:12px;color:var(--dim)}"
-    ".picture img{image-rendering:pixelated;max-width:100%;border:1px solid var(--line)}"
-    ".figure svg{max-width:100%;height:auto}"
-    "#r-tip{position:fixed;display:none;pointer-events:none;background:#1f2328;color:#fff;"
-    "font-size:13px;padding:5px 8px;border-radius:5px;white-space:pre;z-index:9;max-width:480px}"
-    "footer{margin-top:32px;color:var(--dim);font-size:13px}";
-
-/* Titles become a tooltip that follows the pointer (the browser's own is slow to show and
- * stays put); a legend key hides and shows its series; each chart is marked with how many
- * data marks it has and how many the browser laid out with a size (the report's test
- * reads them from the rendered page). */
-static const char *const SCRIPT =
-    "(function(){var tip=document.getElementById('r-tip');"
-    "document.querySelectorAll('svg title').forEach(function(t){var p=t.parentNode;"
-    "if(p.classList&&(p.classList.contains('mark')||p.tagName==='rect'||p.tagName==='line')){"
-    "p.setAttribute('data-tip',t.textContent);p.removeChild(t);}});"
-    "document.addEventListener('mousemove',function(e){var el=e.target&&e.target.closest?"
-    "e.target.closest('[data-tip]'):null;if(!el){tip.style.display='none';return;}"
-    "tip.textContent=el.getAttribute('data-tip');tip.style.display='block';"
-    "var x=e.clientX+14,y=e.clientY+14;if(x+tip.offsetWidth>innerWidth-4)x=e.clientX-tip.offsetWidth-10;"
-    "if(y+tip.offsetHeight>innerHeight-4)y=e.clientY-tip.offsetHeight-10;"
-    "tip.style.left=x+'px';tip.style.top=y+'px';});"
-    "document.querySelectorAll('.legend .key').forEach(function(k){k.addEventListener('click',"
-    "function(){var off=k.classList.toggle('off');var fig=k.closest('figure');"
-    "fig.querySelectorAll('g[data-key=\"'+k.getAttribute('data-key')+'\"]').forEach(function(g){"
-    "g.style.display=off?'none':'';});});});"
-    "document.querySelectorAll('.chart').forEach(function(c){var m=c.querySelectorAll('.mark'),d=0;"
-    "m.forEach(function(e){var b=e.getBBox?e.getBBox():e.getBoundingClientRect();"
-    "if(b.width>0||b.height>0)d++;});"
-    "c.setAttribute('data-marks',m.length);c.setAttribute('data-drawn',d);});})();";
-
-static void absent(sbuf *b, const char *id, const char *what, const char *how)
-{
-    sb_printf(b, "<div class=\"absent\" id=\"absent-%s\"><b>", id);
-    sb_html(b, what);
-    sb_puts(b, "</b>");
-    sb_puts(b, how); /* our own text, with <code> */
-    sb_puts(b, "</div>\n");
-}
-
-static void fact(sbuf *b, const char *name, const char *value)
-{
-    if (!value)
-        return;
-    sb_puts(b, "<tr><th>");
-    sb_html(b, name);
-    sb_puts(b, "</th><td>");
-    sb_html(b, value);
-    sb_puts(b, "</td></tr>\n");
-}
-
-static void fact_num(sbuf *b, const char *name, const char *fmt, double v)
-{
-    if (!isfinite(v))
-        return;
-    char text[64];
-    snprintf(text, sizeof text, fmt, v);
-    fact(b, name, text);
-}
-
 static double last(const dvec *d) { return d->n ? d->v[d->n - 1] : NAN; }
 
 static void page_header(sbuf *b, const report *r)
@@ -459,23 +367,23 @@ static void page_header(sbuf *b, const report *r)
         sb_puts(b, "</code> continues it from its last checkpoint.</p>\n");
     }
     sb_puts(b, "<table class=\"facts\">\n");
-    fact(b, "data", str(cfg, "data"));
-    fact(b, "model", str(cfg, "model"));
-    fact(b, "preprocessing", str(cfg, "preprocess"));
-    fact(b, "optimiser", str(cfg, "optim"));
-    fact_num(b, "learning rate", "%g", num(cfg, "lr"));
-    fact(b, "schedule", str(cfg, "schedule"));
-    fact_num(b, "batch size", "%.0f", num(cfg, "batch_size"));
-    fact_num(b, "epochs planned", "%.0f", planned);
-    fact_num(b, "epochs done", "%.0f", done);
-    fact(b, "seed", str(cfg, "seed"));
-    fact_num(b, "parameters", "%.0f", num(sum, "parameters"));
-    fact_num(b, "test accuracy", "%.4f", num(sum, "test_accuracy"));
-    fact_num(b, "best epoch (the model kept)", "%.0f", num(sum, "best_epoch"));
-    fact_num(b, "best validation accuracy", "%.4f", num(sum, "best_val_accuracy"));
-    fact_num(b, "final train loss", "%.4f", sum ? num(sum, "final_train_loss") : last(&r->ep.train_loss));
-    fact_num(b, "training time (s)", "%.1f", num(sum, "train_seconds"));
-    fact_num(b, "samples per second", "%.0f", num(sum, "train_samples_per_sec"));
+    report_fact(b, "data", str(cfg, "data"));
+    report_fact(b, "model", str(cfg, "model"));
+    report_fact(b, "preprocessing", str(cfg, "preprocess"));
+    report_fact(b, "optimiser", str(cfg, "optim"));
+    report_fact_num(b, "learning rate", "%g", num(cfg, "lr"));
+    report_fact(b, "schedule", str(cfg, "schedule"));
+    report_fact_num(b, "batch size", "%.0f", num(cfg, "batch_size"));
+    report_fact_num(b, "epochs planned", "%.0f", planned);
+    report_fact_num(b, "epochs done", "%.0f", done);
+    report_fact(b, "seed", str(cfg, "seed"));
+    report_fact_num(b, "parameters", "%.0f", num(sum, "parameters"));
+    report_fact_num(b, "test accuracy", "%.4f", num(sum, "test_accuracy"));
+    report_fact_num(b, "best epoch (the model kept)", "%.0f", num(sum, "best_epoch"));
+    report_fact_num(b, "best validation accuracy", "%.4f", num(sum, "best_val_accuracy"));
+    report_fact_num(b, "final train loss", "%.4f", sum ? num(sum, "final_train_loss") : last(&r->ep.train_loss));
+    report_fact_num(b, "training time (s)", "%.1f", num(sum, "train_seconds"));
+    report_fact_num(b, "samples per second", "%.0f", num(sum, "train_samples_per_sec"));
     sb_puts(b, "</table>\n");
     if (r->nnotes) {
         sb_puts(b, "<ul class=\"notes\">\n");
@@ -500,7 +408,7 @@ static void epoch_charts(sbuf *b, const report *r)
     const epochs *e = &r->ep;
     sb_puts(b, "<h2>Loss, accuracy and learning rate</h2>\n<div class=\"grid\">\n");
     if (e->epoch.n == 0) {
-        absent(b, "epochs", "No epoch has finished yet.",
+        report_absent(b, "epochs", "No epoch has finished yet.",
                "metrics.jsonl gets a line at the end of each epoch.");
     } else {
         chart_series loss[2] = {
@@ -536,7 +444,7 @@ static void step_charts(sbuf *b, const report *r)
 {
     const monitor_log *m = &r->mon;
     if (m->step.n == 0) {
-        absent(b, "step-loss", "Loss per step: not recorded.",
+        report_absent(b, "step-loss", "Loss per step: not recorded.",
                m->present ? "monitor.jsonl has no loss lines yet." : MONITOR_HOW);
         return;
     }
@@ -593,7 +501,7 @@ static void lr_chart(sbuf *b, const report *r)
         c.xint = true;
     }
     if (!chart_lines(b, &c))
-        absent(b, "lr", "Learning rate: nothing recorded yet.", "metrics.jsonl gets a line at the end of each epoch.");
+        report_absent(b, "lr", "Learning rate: nothing recorded yet.", "metrics.jsonl gets a line at the end of each epoch.");
     sb_puts(b, "</div>\n");
 }
 
@@ -766,7 +674,7 @@ static void saturation_chart(sbuf *b, const monitor_log *m)
                .series = all, .nseries = (size_t)n, .hrefs = refs,
                .nhrefs = td == ts ? 1 : 2};
     if (n == 0 || !chart_lines(b, &c))
-        absent(b, "saturation", "Saturation and dead units: no layer to measure.",
+        report_absent(b, "saturation", "Saturation and dead units: no layer to measure.",
                "The monitor measures dead units of ReLU layers and saturated outputs of sigmoid "
                "and tanh layers; this model has none with a recorded value.");
     series_set_free(dead), series_set_free(sat);
@@ -801,7 +709,7 @@ static void tensor_chart(sbuf *b, const monitor_log *m, bool ratio)
         c.ylabel = "gradient L2 norm";
     }
     if (!chart_lines(b, &c))
-        absent(b, ratio ? "update-ratio" : "grad-norm", "No tensor figures recorded yet.",
+        report_absent(b, ratio ? "update-ratio" : "grad-norm", "No tensor figures recorded yet.",
                "The monitor writes a record every STEPS steps.");
     series_set_free(ss);
     free(ss);
@@ -833,12 +741,12 @@ static void monitor_section(sbuf *b, const report *r)
     const monitor_log *m = &r->mon;
     sb_puts(b, "<h2>Inside the network (the monitor)</h2>\n");
     if (!m->present) {
-        absent(b, "monitor", "Activations, saturation, dead units, update ratios and gradient "
+        report_absent(b, "monitor", "Activations, saturation, dead units, update ratios and gradient "
                "norms: not recorded.", MONITOR_HOW);
         return;
     }
     if (!m->start || cJSON_GetArraySize(m->records) == 0) {
-        absent(b, "monitor", "monitor.jsonl has no record yet.",
+        report_absent(b, "monitor", "monitor.jsonl has no record yet.",
                "The monitor writes a record every STEPS steps (<code>--monitor=STEPS</code>); "
                "a run shorter than that has only loss lines.");
         return;
@@ -861,7 +769,7 @@ static void confusion_section(sbuf *b, const report *r)
     double count = num(j, "classes"); /* NaN when absent: compared before it is converted */
     int classes = count >= 1 && count <= 1000 ? (int)count : 0;
     if (!j || classes < 1 || cJSON_GetArraySize(rows) != classes) {
-        absent(b, "confusion", "Confusion matrix: absent.",
+        report_absent(b, "confusion", "Confusion matrix: absent.",
                r->summary ? "confusion.json is written when <code>gradus train</code> ends with its "
                             "test; this run's gradus did not write one (or it is malformed). "
                             "<code>gradus eval --model DIR/model.safetensors</code> prints the matrix."
@@ -1051,7 +959,7 @@ static void figures(sbuf *b, const report *r, const char *ext, const char *what,
         free(names[i]);
     }
     if (!shown)
-        absent(b, ext + 1, what, how);
+        report_absent(b, ext + 1, what, how);
     sb_puts(b, "</div>\n");
 }
 
@@ -1061,7 +969,7 @@ static void checks_section(sbuf *b, const report *r)
     if (r->check)
         check_table(b, r->check);
     else
-        absent(b, "check", r->check_unreadable ? "check.json could not be read." : "check.json: absent.",
+        report_absent(b, "check", r->check_unreadable ? "check.json could not be read." : "check.json: absent.",
                "<code>gradus check --out DIR</code> runs the sanity checks (the loss at "
                "initialisation, gradients, overfitting a tiny subset, ...) with this run's flags "
                "and saves their results in the run folder.");
@@ -1095,10 +1003,7 @@ static void footer(sbuf *b, const report *r)
 
 static void page(sbuf *b, const report *r)
 {
-    sb_puts(b, "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-               "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>gradus report: ");
-    sb_html(b, r->dir);
-    sb_printf(b, "</title>\n<style>%s</style>\n</head>\n<body>\n<main>\n", CSS);
+    report_page_open(b, r->dir);
     page_header(b, r);
     epoch_charts(b, r);
     step_charts(b, r);
@@ -1107,7 +1012,7 @@ static void page(sbuf *b, const report *r)
     confusion_section(b, r);
     checks_section(b, r);
     footer(b, r);
-    sb_printf(b, "</main>\n<div id=\"r-tip\"></div>\n<script>%s</script>\n</body>\n</html>\n", SCRIPT);
+    report_page_close(b);
 }
 
 /* ------------------------------------------------------------ the command */
@@ -1142,10 +1047,43 @@ static int parse_args(report *r, int argc, char **argv)
         r->out = optarg;
     }
     if (optind != argc - 1)
-        return fail(EXIT_USAGE, CMD, "%s (gradus report RUN_DIR [--output FILE])",
-                    optind == argc ? "give the run folder" : "give one run folder");
+        return fail(EXIT_USAGE, CMD, "%s (gradus report RUN_DIR|STUDY_DIR [--output FILE])",
+                    optind == argc ? "give the run or study folder" : "give one folder");
     r->dir = argv[optind];
     return EXIT_OK;
+}
+
+int run_report(const char *dir, const char *out, bool quiet)
+{
+    report r = {.dir = dir, .out = out};
+    int rc = check_run_dir(r.dir);
+    if (rc == EXIT_OK)
+        rc = read_run(&r);
+    char path[4096];
+    if (rc == EXIT_OK) {
+        sbuf b = {0};
+        page(&b, &r);
+        const char *to = r.out ? r.out : path_in(path, sizeof path, r.dir, "report.html");
+        gd_error err;
+        gd_status st = GD_OK;
+        if (b.failed)
+            rc = fail(EXIT_FAILURE_RUN, CMD, "out of memory");
+        else if ((st = gd_write_file_atomic(to, b.s, b.len, &err)) != GD_OK)
+            rc = fail_status(CMD, st, err.message);
+        else if (!quiet)
+            printf("report: %s (%.0f KB)\n", to, (double)b.len / 1024);
+        free(b.s);
+    }
+    report_free(&r);
+    return rc;
+}
+
+/* A folder with study.json is a study (gradus search --out), else a run. */
+static bool is_study(const char *dir)
+{
+    char path[4096];
+    struct stat st;
+    return stat(path_in(path, sizeof path, dir, "study.json"), &st) == 0;
 }
 
 int cmd_report(int argc, char **argv)
@@ -1154,23 +1092,5 @@ int cmd_report(int argc, char **argv)
     int rc = parse_args(&r, argc, argv);
     if (rc != EXIT_OK)
         return rc < 0 ? EXIT_OK : rc;
-    if ((rc = check_run_dir(r.dir)) == EXIT_OK)
-        rc = read_run(&r);
-    char path[4096];
-    if (rc == EXIT_OK) {
-        sbuf b = {0};
-        page(&b, &r);
-        const char *out = r.out ? r.out : path_in(path, sizeof path, r.dir, "report.html");
-        gd_error err;
-        gd_status st = GD_OK;
-        if (b.failed)
-            rc = fail(EXIT_FAILURE_RUN, CMD, "out of memory");
-        else if ((st = gd_write_file_atomic(out, b.s, b.len, &err)) != GD_OK)
-            rc = fail_status(CMD, st, err.message);
-        else
-            printf("report: %s (%.0f KB)\n", out, (double)b.len / 1024);
-        free(b.s);
-    }
-    report_free(&r);
-    return rc;
+    return is_study(r.dir) ? search_report(r.dir, r.out) : run_report(r.dir, r.out, false);
 }

@@ -1,6 +1,7 @@
 /* gradus report's charts, drawn as SVG text: axes with "nice" ticks (steps of 1, 2 or 5
  * times a power of ten, or decades on a log axis), lines, hover targets, heat maps. */
 #include "report_chart.h"
+#include "report_axis.h"
 
 #include <math.h>
 #include <stdarg.h>
@@ -91,171 +92,6 @@ void sb_base64(sbuf *b, const unsigned char *p, size_t n)
     b->s[b->len] = '\0';
 }
 
-/* ------------------------------------------------------------ colours */
-
-/* Tableau 10: distinct for most colour vision, legible on white. */
-static const char *const PALETTE[] = {"#4e79a7", "#f28e2b", "#e15759", "#76b7b2", "#59a14f",
-                                      "#edc948", "#b07aa1", "#ff9da7", "#9c755f", "#7f7f7f"};
-#define NPALETTE 10
-
-const char *chart_color(int i) { return PALETTE[(unsigned)i % NPALETTE]; }
-
-/* Series past the palette's ten are told apart by a dash pattern. */
-static const char *dash(int i)
-{
-    static const char *const dashes[] = {"", " stroke-dasharray=\"6 3\"", " stroke-dasharray=\"2 2\""};
-    return dashes[((unsigned)i / NPALETTE) % 3];
-}
-
-/* From white (t = 0) through mid to dark (t = 1): rgb into out ("#rrggbb"). */
-static void ramp(char out[8], double t, const int mid[3], const int dark[3])
-{
-    t = fmin(1, fmax(0, t));
-    int c[3];
-    for (int k = 0; k < 3; k++) {
-        double a = t < 0.5 ? 255 : mid[k], z = t < 0.5 ? mid[k] : dark[k];
-        double u = t < 0.5 ? t * 2 : (t - 0.5) * 2;
-        c[k] = (int)lround(a + (z - a) * u);
-    }
-    snprintf(out, 8, "#%02x%02x%02x", c[0], c[1], c[2]);
-}
-
-static const int BLUE_MID[3] = {107, 174, 214}, BLUE_DARK[3] = {8, 48, 107};
-static const int RED_MID[3] = {252, 146, 114}, RED_DARK[3] = {153, 0, 13};
-
-/* ------------------------------------------------------------ axes */
-
-#define W 640
-#define H 300
-#define ML 70 /* room for the y ticks and label */
-#define MR 18
-#define MT 14
-#define MB 48 /* the x ticks and label */
-#define MAX_TICKS 24
-
-typedef struct axis {
-    double lo, hi; /* log: decades (log10 of the values) */
-    bool log, percent;
-    double step;
-    double ticks[MAX_TICKS];
-    int nticks;
-} axis;
-
-/* Values come from files anyone may edit: an axis spans finite values within 1e300 (on a
- * log axis, positive ones), so that its ticks and labels stay numbers an int holds. */
-#define AXIS_MAX 1e300
-static void axis_bounds(double *lo, double *hi, bool log)
-{
-    double floor_ = log ? 1 / AXIS_MAX : -AXIS_MAX;
-    *lo = isfinite(*lo) ? fmin(fmax(*lo, floor_), AXIS_MAX) : (log ? 1e-3 : 0);
-    *hi = isfinite(*hi) ? fmin(fmax(*hi, floor_), AXIS_MAX) : (log ? *lo * 10 : *lo + 1);
-    if (!(*hi >= *lo))
-        *hi = *lo;
-    if (!log && !isfinite(*hi - *lo)) /* -1e300 to 1e300 */
-        *lo /= 2, *hi /= 2;
-}
-
-static void axis_fit(axis *a, double lo, double hi, bool log, bool integer)
-{
-    *a = (axis){.log = log};
-    axis_bounds(&lo, &hi, log);
-    if (log) {
-        a->lo = floor(log10(lo));
-        a->hi = ceil(log10(hi));
-        if (a->hi <= a->lo)
-            a->hi = a->lo + 1;
-        int every = (int)ceil((a->hi - a->lo) / 10); /* at most about ten decade ticks */
-        a->step = every;
-        for (double k = a->lo; k <= a->hi + 1e-9 && a->nticks < MAX_TICKS; k += every)
-            a->ticks[a->nticks++] = k;
-        return;
-    }
-    if (!(hi > lo)) { /* one value: a range around it */
-        double d = lo != 0 ? fabs(lo) * 0.1 : 1;
-        lo -= d, hi += d;
-    }
-    double raw = (hi - lo) / 5, mag = pow(10, floor(log10(raw))), n = raw / mag;
-    double step = (n < 1.5 ? 1 : n < 3 ? 2 : n < 7 ? 5 : 10) * mag;
-    if (integer && step < 1)
-        step = 1;
-    a->step = step;
-    a->lo = floor(lo / step + 1e-9) * step;
-    a->hi = ceil(hi / step - 1e-9) * step;
-    for (double t = a->lo; t <= a->hi + step * 1e-6 && a->nticks < MAX_TICKS; t += step)
-        a->ticks[a->nticks++] = fabs(t) < step * 1e-9 ? 0 : t;
-}
-
-/* A value's place on an axis drawn from p0 over len pixels (NaN when it has none). */
-static double axis_at(const axis *a, double v, double p0, double len)
-{
-    if (!isfinite(v) || (a->log && v <= 0))
-        return NAN;
-    double u = a->log ? log10(v) : v;
-    return p0 + (u - a->lo) / (a->hi - a->lo) * len;
-}
-
-static void tick_label(char *out, size_t n, const axis *a, double t)
-{
-    if (a->log) {
-        int k = (int)lround(t);
-        if (k >= -3 && k <= 4)
-            snprintf(out, n, "%g", pow(10, k));
-        else
-            snprintf(out, n, "1e%d", k);
-        return;
-    }
-    double v = a->percent ? t * 100 : t, step = a->percent ? a->step * 100 : a->step;
-    double top = fmax(fabs(a->lo), fabs(a->hi)) * (a->percent ? 100 : 1);
-    if (top >= 1e6 || top < 1e-3) { /* as many significant digits as the step needs */
-        int digits = (int)fmax(1, floor(log10(top)) - floor(log10(step)) + 1);
-        snprintf(out, n, "%.*g%s", digits, v, a->percent ? "%" : "");
-        return;
-    }
-    int decimals = step >= 1 ? 0 : (int)ceil(-log10(step) - 1e-9);
-    snprintf(out, n, "%.*f%s", decimals, v, a->percent ? "%" : "");
-}
-
-/* A value for a tooltip: four significant digits, or a percentage. */
-static void value_text(char *out, size_t n, double v, bool percent)
-{
-    if (!isfinite(v))
-        snprintf(out, n, "none");
-    else if (percent)
-        snprintf(out, n, "%.2f%%", v * 100);
-    else
-        snprintf(out, n, "%.4g", v);
-}
-
-static void draw_axes(sbuf *b, const axis *x, const axis *y, const char *xlabel,
-                      const char *ylabel)
-{
-    const double pw = W - ML - MR, ph = H - MT - MB;
-    sb_printf(b, "<rect class=\"plotarea\" x=\"%d\" y=\"%d\" width=\"%g\" height=\"%g\"/>\n", ML,
-              MT, pw, ph);
-    char text[32];
-    sb_puts(b, "<g class=\"axis\">\n");
-    for (int i = 0; i < y->nticks; i++) {
-        double py = MT + ph - (y->ticks[i] - y->lo) / (y->hi - y->lo) * ph;
-        tick_label(text, sizeof text, y, y->ticks[i]);
-        sb_printf(b, "<line class=\"grid\" x1=\"%d\" x2=\"%g\" y1=\"%.1f\" y2=\"%.1f\"/>"
-                     "<text x=\"%d\" y=\"%.1f\" text-anchor=\"end\" dy=\"0.32em\">%s</text>\n",
-                  ML, ML + pw, py, py, ML - 6, py, text);
-    }
-    for (int i = 0; i < x->nticks; i++) {
-        double px = ML + (x->ticks[i] - x->lo) / (x->hi - x->lo) * pw;
-        tick_label(text, sizeof text, x, x->ticks[i]);
-        sb_printf(b, "<line class=\"grid\" x1=\"%.1f\" x2=\"%.1f\" y1=\"%d\" y2=\"%g\"/>"
-                     "<text x=\"%.1f\" y=\"%g\" text-anchor=\"middle\">%s</text>\n",
-                  px, px, MT, MT + ph, px, MT + ph + 17, text);
-    }
-    sb_printf(b, "<text class=\"label\" x=\"%g\" y=\"%d\" text-anchor=\"middle\">", ML + pw / 2, H - 8);
-    sb_html(b, xlabel);
-    sb_printf(b, "</text>\n<text class=\"label\" transform=\"translate(16 %g) rotate(-90)\" "
-                 "text-anchor=\"middle\">", MT + ph / 2);
-    sb_html(b, ylabel);
-    sb_puts(b, "</text>\n</g>\n");
-}
-
 /* ------------------------------------------------------------ line charts */
 
 static void data_range(const chart *c, double *xlo, double *xhi, double *ylo, double *yhi)
@@ -322,7 +158,7 @@ static void draw_polyline(sbuf *b, const chart_series *s, const axis *x, const a
         }
         if (!open)
             sb_printf(b, "<polyline class=\"mark%s\" stroke=\"%s\"%s points=\"",
-                      s->faint ? " faint" : "", chart_color(s->color), dash(k));
+                      s->faint ? " faint" : "", chart_color(s->color), chart_dash(k));
         sb_printf(b, "%s%.1f,%.1f", open ? " " : "", px, MT + ph - py);
         open = true;
     }
@@ -346,7 +182,8 @@ static void draw_points(sbuf *b, const chart *c, const chart_series *s, const ax
         value_text(xv, sizeof xv, s->x[i], false);
         value_text(yv, sizeof yv, s->y[i], c->percent);
         sb_printf(b, "<circle class=\"mark %s\" cx=\"%.1f\" cy=\"%.1f\" r=\"%s\" fill=\"%s\"><title>",
-                  s->dots ? "dot" : "hit", px, MT + ph - py, s->dots ? "3.5" : "5",
+                  s->dots || s->points_only ? "dot" : "hit", px, MT + ph - py,
+                  s->dots || s->points_only ? "3.5" : "5",
                   chart_color(s->color));
         sb_html(b, s->name);
         sb_printf(b, "\n");
@@ -409,13 +246,15 @@ bool chart_lines(sbuf *b, const chart *c)
         if (c->series[s].faint && s + 1 < c->nseries)
             key = s + 1;
         sb_printf(b, "<g data-key=\"%s-%zu\" clip-path=\"url(#%s-clip)\">\n", c->id, key, c->id);
-        draw_polyline(b, &c->series[s], &x, &y, (int)s);
+        if (!c->series[s].points_only)
+            draw_polyline(b, &c->series[s], &x, &y, (int)s);
         if (!c->series[s].faint)
             draw_points(b, c, &c->series[s], &x, &y);
         sb_puts(b, "</g>\n");
     }
     sb_puts(b, "</svg>\n");
-    legend(b, c);
+    if (!c->no_legend)
+        legend(b, c);
     sb_puts(b, "</figure>\n");
     return true;
 }
@@ -448,7 +287,7 @@ void chart_histogram(sbuf *b, const chart_heat *h)
             if (col[r] <= 0)
                 continue;
             char fill[8], where[64];
-            ramp(fill, col[r] / top, BLUE_MID, BLUE_DARK);
+            chart_ramp(fill, col[r] / top, CHART_BLUE_MID, CHART_BLUE_DARK);
             if (r == 0)
                 snprintf(where, sizeof where, "below %g", h->lo);
             else if (r == h->rows - 1)
@@ -514,9 +353,9 @@ void chart_confusion(sbuf *b, const char *id, int classes, const double *m,
             /* The diagonal in blue by its share; mistakes in red, three times as strong, so
              * that a 10% confusion stands out. */
             if (r == c)
-                ramp(fill, share, BLUE_MID, BLUE_DARK);
+                chart_ramp(fill, share, CHART_BLUE_MID, CHART_BLUE_DARK);
             else
-                ramp(fill, fmin(1, 3 * share), RED_MID, RED_DARK);
+                chart_ramp(fill, fmin(1, 3 * share), CHART_RED_MID, CHART_RED_DARK);
             double x = left + c * cell, y = top + r * cell;
             sb_printf(b, "<rect class=\"mark cell\" x=\"%.1f\" y=\"%.1f\" width=\"%.1f\" height=\"%.1f\" "
                          "fill=\"%s\"><title>true ", x, y, cell, cell, fill);

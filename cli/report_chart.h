@@ -32,6 +32,7 @@ typedef struct chart_series {
     int color;  /* palette index: series of one colour belong together (raw, smoothed) */
     bool faint; /* a thin light line under another (the raw loss under its average) */
     bool dots;  /* a visible dot at every point (few points: epochs) */
+    bool points_only; /* dots and no line: values that are not a sequence (trials) */
 } chart_series;
 
 enum { REF_LINE, REF_GOOD_BAND, REF_WARN_LINE, REF_EPOCH };
@@ -53,6 +54,7 @@ typedef struct chart {
     size_t nseries;
     const chart_ref *hrefs, *vrefs; /* across y values, across x values */
     size_t nhrefs, nvrefs;
+    bool no_legend; /* many series (a study's trials): their names show on hover */
 } chart;
 
 /* Draws c; false (and nothing drawn) when no series has a point to draw. */
@@ -75,6 +77,56 @@ void chart_histogram(sbuf *b, const chart_heat *h);
  * each class's recall; names NULL: the class indices. */
 void chart_confusion(sbuf *b, const char *id, int classes, const double *m,
                      const char *const *names);
+
+/* report_study_chart.c: a study's charts. A scatter of n points (x[i], y[i]) coloured
+ * by c[i] on a dark-to-light scale from the smallest to the largest finite c (NaN: grey),
+ * each with tip[i] on hover; with xcats, x[i] is an index into those categories (a
+ * choice parameter) and points are spread a little sideways so that they do not hide
+ * each other. */
+typedef struct chart_points {
+    const char *id, *title, *xlabel, *ylabel, *clabel;
+    bool xlog, ylog, ypercent, cpercent;
+    const double *x, *y, *c;
+    const char *const *tip;
+    size_t n;
+    const char *const *xcats;
+    size_t ncats;
+} chart_points;
+/* False (nothing drawn) when no point has finite coordinates. */
+bool chart_scatter(sbuf *b, const chart_points *p);
+
+/* Parallel coordinates: one vertical axis per dimension, one line per trial through its
+ * values (NaN: the trial has none there, and its line passes that axis by), coloured by
+ * c on the scatter's scale. */
+typedef struct chart_dim {
+    const char *name;
+    bool log, percent;
+    const double *v; /* n values; an index into cats for a choice */
+    const char *const *cats;
+    size_t ncats;
+} chart_dim;
+typedef struct chart_parallel_spec {
+    const char *id, *title, *clabel;
+    const chart_dim *dims;
+    size_t ndims;
+    const double *c;
+    const char *const *tip;
+    size_t n;
+    bool cpercent;
+} chart_parallel_spec;
+bool chart_parallel(sbuf *b, const chart_parallel_spec *p);
+
+/* report_page.c: the page's head (its style sheet) up to <main>, and from </main> on
+ * (its script: tooltips, legend keys that hide lines, each chart's count of drawn marks
+ * for the report's test). */
+void report_page_open(sbuf *b, const char *title);
+void report_page_close(sbuf *b);
+/* A dashed box saying what is absent (what, as text) and how to get it (how: our own
+ * HTML, with <code>). */
+void report_absent(sbuf *b, const char *id, const char *what, const char *how);
+/* A row of a facts table: name and value as text (value NULL: no row). */
+void report_fact(sbuf *b, const char *name, const char *value);
+void report_fact_num(sbuf *b, const char *name, const char *fmt, double v);
 
 /* The palette's colour for index i ("#4e79a7"). */
 const char *chart_color(int i);

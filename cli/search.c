@@ -331,7 +331,7 @@ static const char *read_options(const cJSON *j, gd_search_options *o)
     return NULL;
 }
 
-static int read_def(study_def *d, const cJSON *j, const char *path)
+static int read_def(study_def *d, const cJSON *j, const char *path, const char *cmd)
 {
     gd_error err;
     const char *bad = read_options(j, &d->opt);
@@ -342,30 +342,34 @@ static int read_def(study_def *d, const cJSON *j, const char *path)
     if (!bad && !cJSON_IsObject(settings))
         bad = "settings";
     if (bad)
-        return fail(EXIT_BAD_DATA, CMD, "%s: not a gradus study: \"%s\" is missing or wrong",
+        return fail(EXIT_BAD_DATA, cmd, "%s: not a gradus study: \"%s\" is missing or wrong",
                     path, bad);
     char *text = cJSON_PrintUnformatted(settings);
     gd_status st = text ? gd_settings_from_json(&d->fixed, text, &err) : GD_ERR_NO_MEMORY;
     free(text);
     if (st != GD_OK)
-        return fail(EXIT_BAD_DATA, CMD, "%s: settings: %s", path, err.message);
+        return fail(EXIT_BAD_DATA, cmd, "%s: settings: %s", path, err.message);
     d->texts = calloc(PARAMS_MAX, sizeof *d->texts);
     if (!d->texts || gd_space_create(&d->space) != GD_OK)
-        return fail(EXIT_FAILURE_RUN, CMD, "out of memory");
+        return fail(EXIT_FAILURE_RUN, cmd, "out of memory");
     const cJSON *p;
     cJSON_ArrayForEach(p, space) {
         char origin[300];
         snprintf(origin, sizeof origin, "%.250s, space %d", path, d->count + 1);
         if (!cJSON_IsString(p) || gd_space_add(d->space, p->valuestring, origin, &err) != GD_OK)
-            return fail(EXIT_BAD_DATA, CMD, "%s", cJSON_IsString(p) ? err.message : path);
+            return fail(EXIT_BAD_DATA, cmd, "%s", cJSON_IsString(p) ? err.message : path);
         d->texts[d->count++] = strdup(p->valuestring);
     }
     if (gd_space_bind(d->space, d->fixed.model, &err) != GD_OK)
-        return fail(EXIT_BAD_DATA, CMD, "%s: %s", path, err.message);
+        return fail(EXIT_BAD_DATA, cmd, "%s: %s", path, err.message);
+    /* Options a study could not have been made with (an edited file): refused, so that
+     * nothing sizes itself by them. */
+    if (gd_search_check(d->space, &d->opt, &err) != GD_OK)
+        return fail(EXIT_BAD_DATA, cmd, "%s: %s", path, err.message);
     return EXIT_OK;
 }
 
-int study_def_load(study_def *d, const char *dir)
+int study_def_load(study_def *d, const char *dir, const char *cmd)
 {
     char path[4096];
     snprintf(path, sizeof path, "%s/study.json", dir);
@@ -373,16 +377,16 @@ int study_def_load(study_def *d, const char *dir)
     gd_settings_defaults(&d->fixed);
     struct stat sb;
     if (stat(dir, &sb) < 0)
-        return fail(EXIT_FAILURE_RUN, CMD, "%s: %s", dir, strerror(errno));
+        return fail(EXIT_FAILURE_RUN, cmd, "%s: %s", dir, strerror(errno));
     if (stat(path, &sb) < 0)
-        return fail(EXIT_USAGE, CMD, "%s is not a study folder (no study.json)", dir);
+        return fail(EXIT_USAGE, cmd, "%s is not a study folder (no study.json)", dir);
     int rc;
-    char *text = settings_flags_read_text(CMD, "study", path, &rc);
+    char *text = settings_flags_read_text(cmd, "study", path, &rc);
     if (!text)
         return rc;
     cJSON *j = cJSON_Parse(text);
     free(text);
-    rc = j ? read_def(d, j, path) : fail(EXIT_BAD_DATA, CMD, "%s: not JSON", path);
+    rc = j ? read_def(d, j, path, cmd) : fail(EXIT_BAD_DATA, cmd, "%s: not JSON", path);
     cJSON_Delete(j);
     return rc;
 }
@@ -611,14 +615,14 @@ int cmd_search(int argc, char **argv)
     study_def d = {0};
     char dir[4096] = "";
     if (rc == EXIT_OK && a.show) {
-        rc = study_def_load(&d, a.show);
+        rc = study_def_load(&d, a.show, CMD);
         if (rc == EXIT_OK)
             rc = search_show(&d, a.show, a.export_path);
     } else if (rc == EXIT_OK && a.resume) {
         if (a.search_given)
             rc = fail(EXIT_USAGE, CMD, "--resume %s: the study's settings are in its "
                       "study.json; only --workers may be given with --resume", a.resume);
-        else if ((rc = study_def_load(&d, a.resume)) == EXIT_OK) {
+        else if ((rc = study_def_load(&d, a.resume, CMD)) == EXIT_OK) {
             snprintf(dir, sizeof dir, "%s", a.resume);
             say_start(&d, dir, a.workers);
         }

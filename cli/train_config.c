@@ -46,7 +46,7 @@ static const char *const RUN_HELP =
 
 /* Words of text from column HELP_COLUMN, wrapped before WIDTH; returns the last line's
  * length. */
-static int print_wrapped(FILE *out, const char *text, int col)
+static int print_help_words(FILE *out, const char *text, int col)
 {
     while (*text) {
         size_t word = strcspn(text, " ");
@@ -79,7 +79,7 @@ static void print_setting(FILE *out, const gd_setting_info *d)
         fputc(' ', out);
         col++;
     }
-    col = print_wrapped(out, d->help, col);
+    col = print_help_words(out, d->help, col);
     if (!*d->fallback) { /* no default to show ("": none) */
         fputc('\n', out);
         return;

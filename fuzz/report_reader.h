@@ -3,8 +3,9 @@
  * files one after another, each ended by a line "----": metrics.jsonl, monitor.jsonl,
  * check.json, confusion.json, summary.json; a fixed config.json is always there. Whatever
  * the files hold, the command must end with one of its documented exit codes, and a page
- * it writes must be whole HTML. Whoever includes this compiles cli/report.c,
- * cli/report_chart.c and cli/common.c in too. */
+ * it writes must be whole HTML. An input whose first line is "study" makes a study folder
+ * instead (gradus search's): study.json, then journal.jsonl. Whoever includes this
+ * compiles cli/'s files but main.c in too. */
 #ifndef GD_FUZZ_REPORT_READER_H
 #define GD_FUZZ_REPORT_READER_H
 
@@ -60,6 +61,37 @@ static inline void fuzz_report_expect_page(const char *out)
     FUZZ_REQUIRE(got == 8 && strstr(tail, "</html>") != NULL);
 }
 
+#define FUZZ_STUDY_MARK "study\n"
+
+/* A study folder from the input after its mark: study.json and journal.jsonl (empty
+ * when the input ends first: a study that has not started a trial). */
+static inline int fuzz_read_study_report(const char *dir, const uint8_t *data, size_t size)
+{
+    static const char *const files[] = {"study.json", "journal.jsonl"};
+    char path[512], out[512];
+    for (int i = 0; i < 2; i++) {
+        size_t len, step = fuzz_report_part(data, size, &len);
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        fuzz_write(path, data, len);
+        data += step;
+        size -= step;
+    }
+    snprintf(out, sizeof out, "%s/page.html", dir);
+    char *argv[] = {"report", (char *)dir, "--output", out, NULL};
+    int rc = cmd_report(4, argv);
+    FUZZ_REQUIRE(rc == EXIT_OK || rc == EXIT_USAGE || rc == EXIT_BAD_DATA);
+    if (rc == EXIT_OK) {
+        fuzz_report_expect_page(out);
+        unlink(out);
+    }
+    for (int i = 0; i < 2; i++) {
+        snprintf(path, sizeof path, "%s/%s", dir, files[i]);
+        unlink(path);
+    }
+    rmdir(dir);
+    return rc;
+}
+
 /* `gradus report` of the folder the input makes: its exit code. */
 static inline int fuzz_read_report(const uint8_t *data, size_t size)
 {
@@ -67,6 +99,9 @@ static inline int fuzz_read_report(const uint8_t *data, size_t size)
     char dir[256], path[512], out[512];
     fuzz_path("report", dir, sizeof dir);
     mkdir(dir, 0700);
+    size_t mark = strlen(FUZZ_STUDY_MARK);
+    if (size >= mark && memcmp(data, FUZZ_STUDY_MARK, mark) == 0)
+        return fuzz_read_study_report(dir, data + mark, size - mark);
     snprintf(path, sizeof path, "%s/config.json", dir);
     fuzz_write(path, config, sizeof config - 1);
     size_t written = fuzz_report_write(dir, data, size);
