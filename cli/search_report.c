@@ -226,7 +226,7 @@ static void warnings_section(sbuf *b, const study_view *v)
         sb_puts(b, "</li>\n");
     }
     for (size_t i = 0; i < journal && i < 20; i++) {
-        sb_puts(b, "<li>journal.jsonl: ");
+        sb_puts(b, "<li>"); /* the journal's own words name it and the line */
         sb_html(b, gd_study_warning(v->st, i));
         sb_puts(b, "</li>\n");
     }

@@ -1,4 +1,4 @@
-# The shell tests' assertions (sourced by cli_test.sh and report_test.sh): each prints
+# The shell tests' assertions (sourced by every tests/*_test.sh): each prints
 # "ok NAME" or "FAILED NAME" (with the first lines of the command's stderr) and counts it.
 # The caller sets WORK, a scratch folder.
 passed=0
@@ -16,3 +16,42 @@ expect() {
 }
 # contains NAME FILE TEXT: FILE holds a line matching TEXT (grep's basic regex).
 contains() { if grep -q -- "$3" "$2"; then ok "$1"; else bad "$1 ('$3' not in $2)"; fi; }
+
+# ---------------------------------------------------------------- a real browser
+# find_browser: BROWSER set to Debian's chromium (CHROMIUM=PATH picks another; one that
+# is not there counts as not installed), else false after saying the browser checks are
+# skipped, or, with GRADUS_TEST_BROWSER=required (as .ci/run sets), counting a failure.
+find_browser() {
+    BROWSER=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
+    [ -n "$BROWSER" ] && [ -x "$BROWSER" ] && return 0
+    if [ "${GRADUS_TEST_BROWSER:-}" = required ]; then
+        bad "chromium is installed (GRADUS_TEST_BROWSER=required; scripts/install-deps.sh chromium)"
+    else
+        echo "skipped: chromium not installed (the browser checks; scripts/install-deps.sh chromium)"
+    fi
+    return 1
+}
+# browse PAGE OUT: the page's DOM after its script ran, and the console's lines in OUT.log.
+browse() {
+    timeout 120 "$BROWSER" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
+        --no-first-run --user-data-dir="$WORK/chromium" --enable-logging=stderr --v=0 \
+        --dump-dom "file://$1" >"$2" 2>"$2.log"
+}
+# console_clean NAME OUT: nothing written to the console (errors, uncaught exceptions, logs).
+console_clean() {
+    if [ -s "$2" ] && ! grep -q -E 'CONSOLE|Uncaught' "$2.log"; then ok "$1"; else
+        bad "$1"; grep -E 'CONSOLE|Uncaught' "$2.log" | head -3 | sed 's/^/        /'; fi
+}
+# drawn NAME DOM ID: the element has data marks that the browser laid out with a size.
+drawn() {
+    marks=$(grep -o "id=\"$3\"[^>]*" "$2" | sed -n 's/.*data-marks="\([0-9]*\)" data-drawn="\([0-9]*\)".*/\1 \2/p')
+    set -- "$1" $marks
+    if [ "${2:-0}" -gt 0 ] && [ "${3:-0}" -gt 0 ]; then ok "$1 ($2 marks)"; else bad "$1 (marks: ${2:-none})"; fi
+}
+# screenshot PAGE PNG: the page as a 1400-pixel-wide window shows it, height 3000.
+screenshot() {
+    rm -f "$2"
+    timeout 120 "$BROWSER" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
+        --user-data-dir="$WORK/chromium" --hide-scrollbars --window-size=1400,${3:-3000} \
+        --screenshot="$2" "file://$1" >/dev/null 2>&1
+}

@@ -102,36 +102,12 @@ expect "a malformed line of metrics.jsonl exits 3" 3 "$GRADUS" report "$WORK/bro
 contains "... naming the file and the line" "$WORK/err" "broken/metrics.jsonl:1: not a JSON object"
 
 # ---------------------------------------------------------------- in a browser
-# CHROMIUM=PATH picks the browser (one that is not there counts as not installed).
-BROWSER=${CHROMIUM:-$(command -v chromium || command -v chromium-browser || true)}
-if [ -z "$BROWSER" ] || [ ! -x "$BROWSER" ]; then
-    if [ "${GRADUS_TEST_BROWSER:-}" = required ]; then
-        bad "chromium is installed (GRADUS_TEST_BROWSER=required; scripts/install-deps.sh chromium)"
-    else
-        echo "skipped: chromium not installed (the browser checks; scripts/install-deps.sh chromium)"
-    fi
+# Without a browser: say so and end here (check_lib.sh's find_browser).
+if ! find_browser; then
     echo "$passed passed, $failed failed"
     [ "$failed" -eq 0 ]
     exit
 fi
-
-# browse PAGE OUT: the page's DOM after its script ran, and the console's lines in OUT.log.
-browse() {
-    timeout 120 "$BROWSER" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage \
-        --no-first-run --user-data-dir="$WORK/chromium" --enable-logging=stderr --v=0 \
-        --dump-dom "file://$1" >"$2" 2>"$2.log"
-}
-# console NAME OUT: nothing written to the console (errors, uncaught exceptions, logs).
-console_clean() {
-    if [ -s "$2" ] && ! grep -q -E 'CONSOLE|Uncaught' "$2.log"; then ok "$1"; else
-        bad "$1"; grep -E 'CONSOLE|Uncaught' "$2.log" | head -3 | sed 's/^/        /'; fi
-}
-# drawn NAME DOM ID: the element has data marks that the browser laid out with a size.
-drawn() {
-    marks=$(grep -o "id=\"$3\"[^>]*" "$2" | sed -n 's/.*data-marks="\([0-9]*\)" data-drawn="\([0-9]*\)".*/\1 \2/p')
-    set -- "$1" $marks
-    if [ "${2:-0}" -gt 0 ] && [ "${3:-0}" -gt 0 ]; then ok "$1 ($2 marks)"; else bad "$1 (marks: ${2:-none})"; fi
-}
 
 browse "$H" "$WORK/full.dom"
 console_clean "chromium loads the full report with a silent console" "$WORK/full.dom"
@@ -153,10 +129,7 @@ browse "$WORK/figs/report.html" "$WORK/figs.dom"
 console_clean "chromium loads a report with figures with a silent console" "$WORK/figs.dom"
 drawn "the PNG is drawn" "$WORK/figs.dom" "picture-first_batch.png"
 
-rm -f "$BUILD/report.png"
-timeout 120 "$BROWSER" --headless --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run \
-    --user-data-dir="$WORK/chromium" --hide-scrollbars --window-size=1400,3000 \
-    --screenshot="$BUILD/report.png" "file://$H" >/dev/null 2>&1
+screenshot "$H" "$BUILD/report.png"
 [ -s "$BUILD/report.png" ] && ok "a screenshot of the full report is in $BUILD/report.png" \
     || bad "a screenshot of the full report is in $BUILD/report.png"
 
