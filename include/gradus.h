@@ -794,10 +794,26 @@ GD_API int gd_argmax(const float *scores, int n);
  * though the thread count (gd_set_num_threads) is the process's. */
 typedef struct gd_run gd_run;
 
+/* The data sets as read, kept for the runs that follow: a search worker runs trial after
+ * trial on one --data, and each run reading it again cost as much as a short epoch. It
+ * keeps one entry, the training and test sets as gd_data_load gives them (before --limit,
+ * the validation split and preprocessing, which depend on each run's settings), keyed by
+ * what decides the read: data, label_column, csv_header and csv_shape. A run whose key
+ * differs replaces the entry. Runs get copies, so their results are bit for bit those of
+ * a run that reads the files itself; a file changed on disk is not noticed while the key
+ * stays. Not thread-safe: one cache per thread (a run uses it only in gd_run_create). */
+typedef struct gd_data_cache gd_data_cache;
+GD_API gd_status gd_data_cache_new(gd_data_cache **out, gd_error *err);
+GD_API void gd_data_cache_free(gd_data_cache *c);
+/* How many times the cache has read files (attempts, failed ones included): for tests and
+ * benchmarks that check a run did not read again. */
+GD_API int64_t gd_data_cache_reads(const gd_data_cache *c);
+
 typedef struct gd_run_options {
     const char *dir; /* the run folder (it must exist), or NULL for none */
     bool resume;     /* continue the run in dir from its checkpoint (a run killed before
                         its first checkpoint starts over); its settings are the caller's */
+    gd_data_cache *data_cache; /* NULL: the run reads its own data */
 } gd_run_options;
 
 /* One epoch's figures. Without validation, validated is false and val_* are NaN. */

@@ -175,8 +175,8 @@ static gd_status train_epochs(gd_run *run, gd_journal *j, const gd_search_job *j
                   early ? "stopped early by --patience" : NULL, err);
 }
 
-static gd_status run_trial(const gd_search_worker *w, gd_journal *j, const gd_search_job *job,
-                           gd_error *err)
+static gd_status run_trial(const gd_search_worker *w, gd_journal *j, gd_data_cache *cache,
+                           const gd_search_job *job, gd_error *err)
 {
     char dir[4096];
     gd_search_trial_dir(w->dir, job->trial, dir, sizeof dir);
@@ -190,7 +190,7 @@ static gd_status run_trial(const gd_search_worker *w, gd_journal *j, const gd_se
                       err);
     }
     s.epochs = job->epochs;
-    gd_run_options o = {.dir = dir, .resume = job->resume};
+    gd_run_options o = {.dir = dir, .resume = job->resume, .data_cache = cache};
     gd_run *run = NULL;
     gd_error made;
     st = gd_run_create(&run, &s, &o, &made);
@@ -266,7 +266,13 @@ gd_status gd_search_work(const gd_search_worker *w, gd_error *err)
         return gd_fail(err->message, GD_ERR_IO, "%.200s: %s", path, strerror(errno));
     snprintf(path, sizeof path, "%s/journal.jsonl", w->dir);
     gd_journal *j = NULL;
-    gd_status st = gd_journal_open(&j, path, err);
+    /* One read of --data for the worker's life, not one per trial and ASHA promotion:
+     * the trials of a study share --data and its CSV settings; a trial whose read settings
+     * differ only replaces the cache's entry. */
+    gd_data_cache *cache = NULL;
+    gd_status st = gd_data_cache_new(&cache, err);
+    if (st == GD_OK)
+        st = gd_journal_open(&j, path, err);
     while (st == GD_OK && !(w->stop && *w->stop)) {
         gd_search_job job;
         int trial_fd = -1;
@@ -275,11 +281,12 @@ gd_status gd_search_work(const gd_search_worker *w, gd_error *err)
         if (job.kind == GD_JOB_WAIT)
             nap();
         if (job.kind == GD_JOB_TRAIN) {
-            st = run_trial(w, j, &job, err);
+            st = run_trial(w, j, cache, &job, err);
             close(trial_fd);
         }
     }
     gd_journal_close(j);
+    gd_data_cache_free(cache);
     close(claim_fd);
     return st;
 }

@@ -21,10 +21,11 @@ double gd_now_seconds(void)
 /* ------------------------------------------------------------------ data */
 
 /* The splits as gd_data_splits cuts them, the one place `gradus eval --split val` uses too. */
-static gd_status prepare_data(gd_run *run)
+static gd_status prepare_data(gd_run *run, gd_data_cache *cache)
 {
     gd_error err;
-    gd_status st = gd_data_splits(&run->settings, &run->train, &run->val, &run->test, &err);
+    gd_status st = gd_data_splits_from(&run->settings, cache, &run->train, &run->val,
+                                       &run->test, &err);
     return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
 }
 
@@ -365,7 +366,7 @@ static gd_status load_checkpoint_model(gd_run *run, bool *found)
     return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
 }
 
-static gd_status setup(gd_run *run, bool resume)
+static gd_status setup(gd_run *run, bool resume, gd_data_cache *cache)
 {
     gd_set_num_threads(run->settings.threads);
     bool checkpoint = false;
@@ -375,7 +376,7 @@ static gd_status setup(gd_run *run, bool resume)
         st = resolve_optimizer(run);
     run->maximize = strcmp(run->settings.early_stop, "val_accuracy") == 0;
     if (!st)
-        st = prepare_data(run);
+        st = prepare_data(run, cache);
     if (!st && resume)
         st = load_checkpoint_model(run, &checkpoint);
     if (!st)
@@ -415,7 +416,7 @@ gd_status gd_run_create(gd_run **out, const gd_settings *s, const gd_run_options
         gd_run_free(run);
         return gd_fail(msg, GD_ERR_NO_MEMORY, "run: out of memory");
     }
-    gd_status st = setup(run, opt && opt->resume && opt->dir);
+    gd_status st = setup(run, opt && opt->resume && opt->dir, opt ? opt->data_cache : NULL);
     if (st != GD_OK) {
         snprintf(msg, GD_MSG_MAX, "%s", run->msg);
         gd_run_free(run);

@@ -52,6 +52,12 @@ static gd_status split_training(const gd_settings *s, gd_dataset *all, gd_datase
 gd_status gd_data_splits(const gd_settings *s, gd_dataset **train, gd_dataset **val,
                          gd_dataset **test, gd_error *err)
 {
+    return gd_data_splits_from(s, NULL, train, val, test, err);
+}
+
+gd_status gd_data_splits_from(const gd_settings *s, gd_data_cache *cache, gd_dataset **train,
+                              gd_dataset **val, gd_dataset **test, gd_error *err)
+{
     gd_error scratch;
     err = err ? err : &scratch;
     gd_dataset **outs[] = {train, val, test};
@@ -62,7 +68,9 @@ gd_status gd_data_splits(const gd_settings *s, gd_dataset **train, gd_dataset **
         return gd_fail(err->message, GD_ERR_INVALID_ARGUMENT, "gd_data_splits: no settings");
     gd_data_options opt = {s->label_column, s->csv_header, s->csv_shape};
     gd_dataset *all = NULL;
-    gd_status st = gd_data_load(s->data, &opt, train || val ? &all : NULL, test, err);
+    gd_dataset **read = train || val ? &all : NULL;
+    gd_status st = cache ? gd_data_cache_load(cache, s->data, &opt, read, test, err)
+                         : gd_data_load(s->data, &opt, read, test, err);
     if (st == GD_OK && all)
         st = split_training(s, all, train, val, err);
     if (st != GD_OK)

@@ -56,6 +56,14 @@ struct gd_run {
     char msg[GD_MSG_MAX];
 };
 
+/* data_cache.c: gd_data_load through a cache (err not NULL): the sets as read are kept,
+ * and the caller gets copies of them. */
+gd_status gd_data_cache_load(gd_data_cache *c, const char *source, const gd_data_options *opt,
+                             gd_dataset **train, gd_dataset **test, gd_error *err);
+/* splits.c: gd_data_splits reading through cache (NULL: reading the files itself). */
+gd_status gd_data_splits_from(const gd_settings *s, gd_data_cache *cache, gd_dataset **train,
+                              gd_dataset **val, gd_dataset **test, gd_error *err);
+
 /* Adds key: v to a JSON object in digits that read back as v exactly (null for NaN and
  * infinities); settings.c says why cJSON's own number printing will not do. */
 struct cJSON;
