@@ -588,6 +588,11 @@ static int new_study(search_args *a, bool trials_given, char *dir, size_t len, s
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         d->fixed.threads = cores / a->workers > 1 ? (int)(cores / a->workers) : 1;
     }
+    /* One validation set for every trial, drawn from the study's seed: trials are judged
+     * on the same examples, repeats differ by their training alone, and a worker can
+     * prepare the data once for all its trials. A --split-seed given stays. */
+    if (rc == EXIT_OK && d->fixed.split_seed == 0)
+        d->fixed.split_seed = gd_trial_seed(d->opt.seed, UINT64_MAX);
     if (rc == EXIT_OK && (rc = keep_texts(d, a)) == EXIT_OK && (rc = check_data(&d->fixed)) == EXIT_OK &&
         (rc = make_folder(a->out, dir, len)) == EXIT_OK)
         rc = study_def_save(d, dir);

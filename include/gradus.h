@@ -690,6 +690,8 @@ typedef struct gd_settings {
     double min_delta;      /* an improvement must exceed this (Keras's min_delta) */
     /* run */
     uint64_t seed;
+    uint64_t split_seed;   /* the validation split's (0: seed's), so that runs of other
+                              seeds can be judged on one validation set (a search's trials) */
     int threads;           /* 0: every core */
 } gd_settings;
 

@@ -52,6 +52,13 @@ contains "the table ranks the trials" "$WORK/out" "^   1  00[0-9][0-9]  finished
     || bad "the journal ends every trial"
 awk 'length > 80 { exit 1 }' "$WORK/out" && ok "the table fits 80 columns" || bad "the table fits 80 columns"
 contains "--export-best writes the train command" best.sh "^gradus train .*--lr [0-9.e-]* .*--seed [0-9]*"
+contains "... with the study's one validation split" best.sh " --split-seed [1-9][0-9]*"
+# Every trial has its own seed but the study's split seed: one validation set for all.
+splits=$(cat s1/trials/*/config.json | sed -n 's/.*"split_seed":[[:space:]]*"\([0-9]*\)".*/\1/p' | sort -u)
+seeds=$(cat s1/trials/*/config.json | sed -n 's/.*"seed":[[:space:]]*"\([0-9]*\)".*/\1/p' | sort -u | wc -l)
+[ "$(echo "$splits" | wc -l)" -eq 1 ] && [ "$splits" != 0 ] && [ "$seeds" -eq 4 ] \
+    && ok "the 4 trials have 4 seeds and one split seed ($splits)" \
+    || bad "the 4 trials have 4 seeds and one split seed (split seeds: $splits; seeds: $seeds)"
 
 # The exported command trains the best trial again, bit for bit: the same best accuracy.
 best=$(sed -n 's/^   1  \([0-9]*\)  finished *[0-9]*  \(0\.[0-9]*\).*/\2/p' "$WORK/out")

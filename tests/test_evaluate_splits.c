@@ -149,3 +149,54 @@ Test(evaluate_splits, the_test_set_alone_does_not_read_the_training_file)
     cr_expect(strstr(err.message, "missing.csv"), "%s", err.message);
     gd_settings_free(&s);
 }
+
+/* The validation set of settings s (caller frees). */
+static gd_dataset *val_of(const gd_settings *s)
+{
+    gd_dataset *val = NULL;
+    gd_error err;
+    cr_assert_eq(gd_data_splits(s, NULL, &val, NULL, &err), GD_OK, "%s", err.message);
+    return val;
+}
+
+static bool same_examples(gd_dataset *a, gd_dataset *b)
+{
+    int64_t n = gd_dataset_size(a);
+    return n == gd_dataset_size(b) &&
+           memcmp(gd_dataset_features(a), gd_dataset_features(b),
+                  (size_t)(n * gd_dataset_sample_size(a)) * sizeof(float)) == 0;
+}
+
+/* A search's trials have their own seeds but one --split-seed: one validation set. */
+Test(evaluate_splits, split_seed_gives_runs_of_other_seeds_one_validation_set)
+{
+    gd_settings s;
+    csv_settings(&s);
+    set(&s, "split_seed", "99");
+    gd_dataset *a = val_of(&s);
+    set(&s, "seed", "6");
+    gd_dataset *b = val_of(&s);
+    cr_expect(same_examples(a, b), "seeds 5 and 6 with split_seed 99 must validate alike");
+    set(&s, "split_seed", "100");
+    gd_dataset *c = val_of(&s);
+    cr_expect(!same_examples(b, c), "split_seed 100 must draw another validation set");
+    gd_dataset_free(a), gd_dataset_free(b), gd_dataset_free(c);
+    gd_settings_free(&s);
+}
+
+/* split_seed 0 (the default) leaves the split to --seed, as before the setting existed. */
+Test(evaluate_splits, split_seed_zero_leaves_the_split_to_the_seed)
+{
+    gd_settings s;
+    csv_settings(&s);
+    gd_dataset *by_seed = val_of(&s);
+    set(&s, "split_seed", "5");
+    gd_dataset *by_split_seed = val_of(&s);
+    cr_expect(same_examples(by_seed, by_split_seed), "split_seed 0 must mean --seed's split");
+    set(&s, "split_seed", "0");
+    set(&s, "seed", "6");
+    gd_dataset *other = val_of(&s);
+    cr_expect(!same_examples(by_seed, other), "with split_seed 0 another seed splits otherwise");
+    gd_dataset_free(by_seed), gd_dataset_free(by_split_seed), gd_dataset_free(other);
+    gd_settings_free(&s);
+}

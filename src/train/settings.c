@@ -126,8 +126,11 @@ static const setting table[] = {
       "mini-batch size; the last partial batch is used, except a single leftover sample "
       "when the model has batch norm (which needs two)", "128", GD_SETTING_COUNT},
      AT(batch_size), CLOSED(1, COUNT_MAX)},
-    {{"seed", "seed", "N", "run", "seeds initialisation, split, shuffling and dropout", "1",
-      GD_SETTING_SEED}, AT(seed), NO_RANGE},
+    {{"seed", "seed", "N", "run", "seeds initialisation, the split (unless --split-seed), "
+      "shuffling and dropout", "1", GD_SETTING_SEED}, AT(seed), NO_RANGE},
+    {{"split_seed", "split-seed", "N", "run", "seeds the validation split alone (0: --seed "
+      "does), so that runs of other seeds share one", "0", GD_SETTING_SEED}, AT(split_seed),
+     NO_RANGE},
     {{"threads", "threads", "N", "run", "threads (0: all cores); same seed + threads = same "
       "bits", "0", GD_SETTING_INT}, AT(threads), CLOSED(0, THREADS_MAX)},
 };

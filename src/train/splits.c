@@ -17,7 +17,8 @@ static gd_status check_val_size(const gd_settings *s, int64_t n, gd_error *err)
                    "give a smaller --val-size", (long long)s->val_size, (long long)n, s->data);
 }
 
-/* The first s->limit examples of all (taking it over), split by s->val_size and s->seed. */
+/* The first s->limit examples of all (taking it over), split by s->val_size and the split's
+ * seed (s->split_seed, else s->seed). */
 static gd_status split_training(const gd_settings *s, gd_dataset *all, gd_dataset **train,
                                 gd_dataset **val, gd_error *err)
 {
@@ -32,7 +33,8 @@ static gd_status split_training(const gd_settings *s, gd_dataset *all, gd_datase
         st = check_val_size(s, gd_dataset_size(all), err);
     gd_dataset *kept = NULL, *held = NULL;
     if (st == GD_OK && s->val_size > 0) {
-        st = gd_dataset_split(all, s->val_size, s->seed, &kept, &held, err);
+        st = gd_dataset_split(all, s->val_size, s->split_seed ? s->split_seed : s->seed,
+                              &kept, &held, err);
     } else if (st == GD_OK) {
         kept = all;
         all = NULL;
