@@ -801,15 +801,23 @@ typedef struct gd_run gd_run;
  * keeps one entry, the training and test sets as gd_data_load gives them (before --limit,
  * the validation split and preprocessing, which depend on each run's settings), keyed by
  * what decides the read: data, label_column, csv_header and csv_shape. A run whose key
- * differs replaces the entry. Runs get copies, so their results are bit for bit those of
- * a run that reads the files itself; a file changed on disk is not noticed while the key
- * stays. Not thread-safe: one cache per thread (a run uses it only in gd_run_create). */
+ * differs replaces the entry. A second entry keeps the last fresh run's splits after
+ * preprocessing, with the fitted transform, keyed by everything that decides them (the
+ * read's key, limit, val_size, the split's seed, preprocess, preprocess_eps, threads):
+ * the trials of a study share one --split-seed, so each fresh trial after the first skips
+ * the cut, the fit and the transform (a resumed run takes its transform from its
+ * checkpoint and prepares its own). Runs get copies, so their results are bit for bit
+ * those of a run that reads the files itself; a file changed on disk is not noticed
+ * while the key stays. The kept copies count against gd_set_memory_limit like any data.
+ * Not thread-safe: one cache per thread (a run uses it only in gd_run_create). */
 typedef struct gd_data_cache gd_data_cache;
 GD_API gd_status gd_data_cache_new(gd_data_cache **out, gd_error *err);
 GD_API void gd_data_cache_free(gd_data_cache *c);
 /* How many times the cache has read files (attempts, failed ones included): for tests and
  * benchmarks that check a run did not read again. */
 GD_API int64_t gd_data_cache_reads(const gd_data_cache *c);
+/* How many runs took their preprocessed splits from the second entry. */
+GD_API int64_t gd_data_cache_prepared_hits(const gd_data_cache *c);
 
 typedef struct gd_run_options {
     const char *dir; /* the run folder (it must exist), or NULL for none */

@@ -3,7 +3,9 @@
  * parameters at each epoch's end, the same history and test result, whatever its seed,
  * split and preprocessing, and when it resumes. So nothing here states a tolerance. The
  * data are CSV blobs each test writes into its scratch folder, standardised (the default
- * preprocessing, which works in place on the run's sets: on the cache's, it would show). */
+ * preprocessing, which works in place on the run's sets: on the cache's, it would show).
+ * The cache's second entry, the splits already preprocessed, serves fresh runs of one
+ * preparation (a study's trials with one --split-seed); those tests count its hits. */
 #include "scratch.h"
 
 #include <criterion/criterion.h>
@@ -152,20 +154,103 @@ Test(data_cache, a_run_through_the_cache_is_the_run_that_reads_its_files_bit_for
     gd_settings_free(&s);
 }
 
-/* The files gone, a second run still starts: it was lent the first read. It ends as the
- * first did, so the first run's preprocessing (in place) did not reach the cache's sets. */
-Test(data_cache, a_second_run_reads_nothing_and_ends_as_the_first)
+/* The files gone, a run of another seed still starts: it was lent the first read (its
+ * split differs, so the prepared entry cannot serve it). It ends as it does reading its
+ * own files, so the first run's preprocessing (in place) did not reach the cache's sets. */
+Test(data_cache, a_second_run_reads_nothing_and_ends_as_without_the_cache)
 {
     gd_settings s;
     blob_settings(&s);
-    static outcome first, second;
+    static outcome first, own, second;
+    set(&s, "seed", "2");
+    run(&s, NULL, false, NULL, 0, &own);
     gd_data_cache *c = new_cache();
+    set(&s, "seed", "1");
     run(&s, NULL, false, c, 0, &first);
     cr_assert_eq(unlink(scratch_path("train.csv")), 0);
     cr_assert_eq(unlink(scratch_path("test.csv")), 0);
+    set(&s, "seed", "2");
     run(&s, NULL, false, c, 0, &second);
     cr_expect_eq(gd_data_cache_reads(c), 1);
-    expect_same_outcome(&first, &second);
+    cr_expect_eq(gd_data_cache_prepared_hits(c), 0);
+    expect_same_outcome(&own, &second);
+    gd_data_cache_free(c);
+    gd_settings_free(&s);
+}
+
+/* Whether two files hold the same bytes. */
+static bool same_file(const char *a, const char *b)
+{
+    FILE *f = fopen(a, "rb"), *g = fopen(b, "rb");
+    bool same = f && g;
+    for (int x = 0, y = 0; same && (x != EOF || y != EOF);) {
+        x = fgetc(f), y = fgetc(g);
+        same = x == y;
+    }
+    if (f)
+        fclose(f);
+    if (g)
+        fclose(g);
+    return same;
+}
+
+static const char *make_dir(const char *name);
+
+/* A study's trials: their own seeds, one split seed. After the first, each takes the
+ * splits already cut and preprocessed, and ends as it does preparing its own, for every
+ * kind of transform; its model file, which carries the transform's statistics for
+ * predict, is byte for byte the one it writes preparing its own. */
+Test(data_cache, trials_of_one_split_seed_share_one_preparation_bit_for_bit)
+{
+    static const char *const kinds[] = {"standardize", "none", "pca:3", "zca", "center"};
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "split_seed", "7");
+    static outcome own, cached;
+    for (size_t k = 0; k < sizeof kinds / sizeof kinds[0]; k++) {
+        set(&s, "preprocess", kinds[k]);
+        gd_data_cache *c = new_cache();
+        for (int seed = 1; seed <= 3; seed++) {
+            char text[8];
+            snprintf(text, sizeof text, "%d", seed);
+            set(&s, "seed", text);
+            char own_dir[256], cached_dir[256], a[300], b[300];
+            snprintf(text, sizeof text, "o%zu%d", k, seed);
+            snprintf(own_dir, sizeof own_dir, "%s", make_dir(text));
+            snprintf(text, sizeof text, "c%zu%d", k, seed);
+            snprintf(cached_dir, sizeof cached_dir, "%s", make_dir(text));
+            run(&s, own_dir, false, NULL, 0, &own);
+            run(&s, cached_dir, false, c, 0, &cached);
+            expect_same_outcome(&own, &cached);
+            snprintf(a, sizeof a, "%s/model.safetensors", own_dir);
+            snprintf(b, sizeof b, "%s/model.safetensors", cached_dir);
+            cr_expect(same_file(a, b), "%s, seed %d: the model files differ", kinds[k], seed);
+        }
+        cr_expect_eq(gd_data_cache_prepared_hits(c), 2, "%s", kinds[k]);
+        cr_expect_eq(gd_data_cache_reads(c), 1, "%s", kinds[k]);
+        gd_data_cache_free(c);
+    }
+    gd_settings_free(&s);
+}
+
+/* What decides the preparation, changed, prepares again (and still as without the cache). */
+Test(data_cache, another_split_seed_limit_or_preprocessing_prepares_again)
+{
+    static const char *const changes[][2] = {
+        {"split_seed", "8"}, {"limit", "90"}, {"preprocess", "center"}, {"preprocess_eps", "0.5"}};
+    gd_settings s;
+    blob_settings(&s);
+    set(&s, "split_seed", "7");
+    static outcome own, cached;
+    gd_data_cache *c = new_cache();
+    run(&s, NULL, false, c, 0, &cached);
+    for (size_t i = 0; i < sizeof changes / sizeof changes[0]; i++) {
+        set(&s, changes[i][0], changes[i][1]);
+        run(&s, NULL, false, NULL, 0, &own);
+        run(&s, NULL, false, c, 0, &cached);
+        expect_same_outcome(&own, &cached);
+    }
+    cr_expect_eq(gd_data_cache_prepared_hits(c), 0);
     gd_data_cache_free(c);
     gd_settings_free(&s);
 }
@@ -240,6 +325,7 @@ Test(data_cache, a_resumed_run_through_the_cache_is_the_one_that_reads_its_files
     cr_expect_eq(cached.result.history_len, EPOCHS);
     expect_same_outcome(&own, &cached);
     cr_expect_eq(gd_data_cache_reads(c), 1);
+    cr_expect_eq(gd_data_cache_prepared_hits(c), 0, "a resume prepares its own splits");
     gd_data_cache_free(c);
     gd_settings_free(&s);
 }

@@ -164,6 +164,7 @@ static const char *const all_changed[][2] = {
     {"lr", "0.1"}, {"momentum", "0.30000000000000004"}, {"weight_decay", "1e-4"}, {"schedule", "step:2:0.5"},
     {"warmup", "1"}, {"label_smoothing", "0.1"}, {"clip_norm", "2.5"}, {"epochs", "9"},
     {"patience", "2"}, {"batch_size", "17"}, {"seed", "18446744073709551557"},
+    {"split_seed", "18446744073709551533"},
     {"threads", "3"}, {"early_stop", "val_loss"}, {"min_delta", "0.30000000000000004"},
 };
 #define NCHANGED (sizeof all_changed / sizeof all_changed[0])
@@ -212,6 +213,7 @@ Test(train, json_round_trips_every_setting_exactly)
     cr_expect_eq(back.patience, 2);
     cr_expect_eq(back.batch_size, 17);
     cr_expect_eq(back.seed, UINT64_C(18446744073709551557));
+    cr_expect_eq(back.split_seed, UINT64_C(18446744073709551533));
     cr_expect_eq(back.threads, 3);
     cr_expect_str_eq(back.early_stop, "val_loss");
     cr_expect_eq(back.min_delta, 0.1 + 0.2);

@@ -345,3 +345,22 @@ gd_status gd_preprocess_restore(gd_preprocess **out, const char *spec, int ndim,
     *out = p;
     return GD_OK;
 }
+
+/* A copy's tensors are the original's, found by name. */
+static const gd_tensor *own_tensor(void *ctx, const char *name)
+{
+    const gd_preprocess *p = ctx;
+    for (size_t i = 0; i < p->ntensors; i++)
+        if (strcmp(p->tensors[i].name, name) == 0)
+            return &p->tensors[i].value;
+    return NULL;
+}
+
+gd_status gd_preprocess_copy(gd_preprocess **out, const gd_preprocess *p, char *msg)
+{
+    if (!out || !p)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "gd_preprocess_copy: NULL argument");
+    int64_t dims[GD_MAX_DIMS];
+    int ndim = gd_preprocess_input_shape(p, dims);
+    return gd_preprocess_restore(out, p->spec, ndim, dims, own_tensor, (void *)p, msg);
+}

@@ -21,4 +21,8 @@ gd_status gd_preprocess_restore(gd_preprocess **out, const char *spec, int ndim,
                                 const int64_t *in_dims, gd_tensor_lookup lookup, void *ctx,
                                 char *msg);
 
+/* An independent copy of a fitted transform, bit for bit (its own statistics and scratch,
+ * so that it serves another thread or outlives p). */
+gd_status gd_preprocess_copy(gd_preprocess **out, const gd_preprocess *p, char *msg);
+
 #endif

@@ -366,6 +366,29 @@ static gd_status load_checkpoint_model(gd_run *run, bool *found)
     return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
 }
 
+/* The model from the checkpoint on a resume, then the splits ready to train on: a fresh
+ * run's from the cache when it holds this very preparation (a study's trials share one
+ * split seed), else cut and preprocessed here and kept for the next fresh run. A resumed
+ * run's transform is its checkpoint's, so it prepares its own. */
+static gd_status ready_data(gd_run *run, gd_data_cache *cache, bool resume, bool *checkpoint)
+{
+    gd_status st = resume ? load_checkpoint_model(run, checkpoint) : GD_OK;
+    bool hit = false;
+    gd_error err;
+    if (!st && cache && !*checkpoint &&
+        (st = gd_data_cache_take_prepared(cache, &run->settings, &hit, &run->train, &run->val,
+                                          &run->test, &run->pre, &err)))
+        return gd_fail(run->msg, st, "%s", err.message);
+    if (st || hit)
+        return st;
+    if ((st = prepare_data(run, cache)) || (st = preprocess_data(run)))
+        return st;
+    if (cache && !*checkpoint)
+        gd_data_cache_keep_prepared(cache, &run->settings, run->train, run->val, run->test,
+                                    run->pre);
+    return GD_OK;
+}
+
 static gd_status setup(gd_run *run, bool resume, gd_data_cache *cache)
 {
     gd_set_num_threads(run->settings.threads);
@@ -376,11 +399,7 @@ static gd_status setup(gd_run *run, bool resume, gd_data_cache *cache)
         st = resolve_optimizer(run);
     run->maximize = strcmp(run->settings.early_stop, "val_accuracy") == 0;
     if (!st)
-        st = prepare_data(run, cache);
-    if (!st && resume)
-        st = load_checkpoint_model(run, &checkpoint);
-    if (!st)
-        st = preprocess_data(run);
+        st = ready_data(run, cache, resume, &checkpoint);
     if (!st && !checkpoint)
         st = build_model(run);
     if (!st && !checkpoint && run->settings.init_from[0])

@@ -60,6 +60,17 @@ struct gd_run {
  * and the caller gets copies of them. */
 gd_status gd_data_cache_load(gd_data_cache *c, const char *source, const gd_data_options *opt,
                              gd_dataset **train, gd_dataset **test, gd_error *err);
+/* A fresh run's splits of settings s already preprocessed (copies, with a copy of the
+ * fitted transform), when the cache holds them from an earlier run of the same data,
+ * cut, split seed, preprocessing and threads: *hit says whether it did. */
+gd_status gd_data_cache_take_prepared(gd_data_cache *c, const gd_settings *s, bool *hit,
+                                      gd_dataset **train, gd_dataset **val, gd_dataset **test,
+                                      gd_preprocess **pre, gd_error *err);
+/* Keeps copies of a fresh run's preprocessed splits and transform for the next run of
+ * the same preparation (replacing what was kept); keeps nothing when memory is short. */
+void gd_data_cache_keep_prepared(gd_data_cache *c, const gd_settings *s,
+                                 const gd_dataset *train, const gd_dataset *val,
+                                 const gd_dataset *test, const gd_preprocess *pre);
 /* splits.c: gd_data_splits reading through cache (NULL: reading the files itself). */
 gd_status gd_data_splits_from(const gd_settings *s, gd_data_cache *cache, gd_dataset **train,
                               gd_dataset **val, gd_dataset **test, gd_error *err);
