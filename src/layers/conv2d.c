@@ -457,7 +457,8 @@ static gd_status check_args(int64_t in, int64_t out, int kh, int kw, int stride,
     if (kh < 1 || kw < 1)
         return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "conv2d: kernel %dx%d must be at least 1x1",
                        kh, kw);
-    if (in * kh * kw > INT32_MAX)
+    /* Compared by division: in x kh x kw of ints up to 2^31 overflows int64 itself. */
+    if ((int64_t)kh * kw > INT32_MAX || in > INT32_MAX / ((int64_t)kh * kw))
         return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
                        "conv2d: in_channels %lld times kernel %dx%d exceeds 2^31-1", (long long)in,
                        kh, kw);
