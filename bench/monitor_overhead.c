@@ -19,23 +19,6 @@
 #include <string.h>
 #include <unistd.h>
 
-static void cpu_model(char *out, size_t len)
-{
-    snprintf(out, len, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[512];
-    while (f && fgets(line, sizeof line, f)) {
-        char *colon = strchr(line, ':');
-        if (strncmp(line, "model name", 10) == 0 && colon) {
-            snprintf(out, len, "%s", colon + 2);
-            out[strcspn(out, "\n")] = '\0';
-            break;
-        }
-    }
-    if (f)
-        fclose(f);
-}
-
 static gd_run *make_run(void)
 {
     gd_settings s;
@@ -96,7 +79,7 @@ int main(int argc, char **argv)
     if (epochs < 1 || interval < 1)
         bench_fail("usage", "monitor_overhead [epochs >= 1] [threads] [interval >= 1]");
     char cpu[256], dir[] = "/tmp/gradus-monitor-bench-XXXXXX";
-    cpu_model(cpu, sizeof cpu);
+    bench_cpu_model(cpu, sizeof cpu);
     if (!mkdtemp(dir))
         bench_fail("folder", dir);
     gd_run *off = make_run(), *on = make_run();

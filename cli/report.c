@@ -1064,15 +1064,8 @@ int run_report(const char *dir, const char *out, bool quiet)
         sbuf b = {0};
         page(&b, &r);
         const char *to = r.out ? r.out : path_in(path, sizeof path, r.dir, "report.html");
-        gd_error err;
-        gd_status st = GD_OK;
-        if (b.failed)
-            rc = fail(EXIT_FAILURE_RUN, CMD, "out of memory");
-        else if ((st = gd_write_file_atomic(to, b.s, b.len, &err)) != GD_OK)
-            rc = fail_status(CMD, st, err.message);
-        else if (!quiet)
+        if ((rc = report_save(&b, to, CMD)) == EXIT_OK && !quiet)
             printf("report: %s (%.0f KB)\n", to, (double)b.len / 1024);
-        free(b.s);
     }
     report_free(&r);
     return rc;

@@ -121,6 +121,9 @@ bool chart_parallel(sbuf *b, const chart_parallel_spec *p);
  * for the report's test). */
 void report_page_open(sbuf *b, const char *title);
 void report_page_close(sbuf *b);
+/* Writes the page to path atomically and frees its text (b->len stays, for the size to
+ * say): an exit code, after a message naming the failure. */
+int report_save(sbuf *b, const char *path, const char *cmd);
 /* A dashed box saying what is absent (what, as text) and how to get it (how: our own
  * HTML, with <code>). */
 void report_absent(sbuf *b, const char *id, const char *what, const char *how);

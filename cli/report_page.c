@@ -1,9 +1,11 @@
 /* The frame of every gradus report page: one style sheet and one script inline (the
  * page loads nothing from anywhere), and the small pieces run and study pages share. */
+#include "cli.h"
 #include "report_chart.h"
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 
 static const char *const CSS =
     ":root{--ink:#1f2328;--dim:#59636e;--line:#d0d7de;--bg:#f6f8fa}"
@@ -128,4 +130,18 @@ void report_page_close(sbuf *b)
 {
     sb_printf(b, "</main>\n<div id=\"r-tip\"></div>\n<script>%s</script>\n</body>\n</html>\n",
               SCRIPT);
+}
+
+int report_save(sbuf *b, const char *path, const char *cmd)
+{
+    gd_error err;
+    gd_status st = GD_OK;
+    int rc = EXIT_OK;
+    if (b->failed)
+        rc = fail(EXIT_FAILURE_RUN, cmd, "out of memory");
+    else if ((st = gd_write_file_atomic(path, b->s, b->len, &err)) != GD_OK)
+        rc = fail_status(cmd, st, err.message);
+    free(b->s);
+    *b = (sbuf){.len = b->len};
+    return rc;
 }

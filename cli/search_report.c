@@ -460,16 +460,9 @@ int search_report(const char *dir, const char *out)
         char path[4096];
         snprintf(path, sizeof path, "%s/report.html", dir);
         const char *to = out ? out : path;
-        gd_error err;
-        gd_status st = GD_OK;
-        if (b.failed)
-            rc = fail(EXIT_FAILURE_RUN, CMD, "out of memory");
-        else if ((st = gd_write_file_atomic(to, b.s, b.len, &err)) != GD_OK)
-            rc = fail_status(CMD, st, err.message);
-        else
+        if ((rc = report_save(&b, to, CMD)) == EXIT_OK)
             printf("report: %s (%.0f KB), with %d trials' own pages\n", to,
                    (double)b.len / 1024, v.pages);
-        free(b.s);
     }
     view_free(&v);
     return rc;
