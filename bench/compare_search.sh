@@ -4,7 +4,8 @@
 # one run on this machine: best validation accuracy and wall time, one worker and one
 # thread each. gradus runs random search and ASHA (the same number of trials, at most
 # EPOCHS each); Optuna its RandomSampler and TPESampler. The Optuna script validates on
-# the first VAL images of the LIMIT, gradus on VAL images split off by its seed.
+# the first VAL images of the LIMIT, gradus on VAL images split off by the study's split
+# seed (the same for every trial).
 #
 #   TRIALS=27 EPOCHS=9 LIMIT=20000 VAL=5000 bench/compare_search.sh
 set -eu

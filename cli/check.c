@@ -103,7 +103,7 @@ static gd_status run_lr_range(checker *c, gd_check_result *out, gd_error *err)
     double lr = gd_run_settings(c->run)->lr, best = r.suggestion.lr, ratio = lr > best ? lr / best : best / lr;
     snprintf(out->summary, sizeof out->summary,
              "suggested lr %.2g (%s rule); steepest %.2g, valley %.2g, minimum/10 %.2g; %lld "
-             "points, stopped: %s%s%s", best, gd_lr_rule_name(r.chosen),
+             "points, stopped: %s%s%.200s", best, gd_lr_rule_name(r.chosen),
              r.rules[GD_LR_RULE_STEEPEST].lr, r.rules[GD_LR_RULE_VALLEY].lr,
              r.rules[GD_LR_RULE_MINIMUM].lr, (long long)r.points, gd_lr_range_stop_name(r.stop),
              path[0] ? "; curve in " : "", path);
@@ -161,7 +161,7 @@ static gd_status run_batch_picture(checker *c, gd_check_result *out, gd_error *e
     if (st != GD_OK)
         return st;
     snprintf(out->summary, sizeof out->summary,
-             "%lld samples as the model gets them: mean %.3g, std %.3g, range [%.3g, %.3g]%s%s",
+             "%lld samples as the model gets them: mean %.3g, std %.3g, range [%.3g, %.3g]%s%.200s",
              (long long)info.samples, info.mean, info.std, info.min, info.max,
              path[0] ? "; picture in " : " (give --out RUN_DIR for the picture)", path);
     if (info.nonfinite) {

@@ -66,7 +66,7 @@ static void bar_line(char *out, size_t size, int width, const progress *p, int64
                      const char *loss, double samples_per_sec, double left)
 {
     enum { MOST = 24, LEAST = 8, FIELD = 48 };
-    char head[FIELD], count[FIELD], rate[FIELD], rest[FIELD], tail[3 * FIELD];
+    char head[FIELD], count[FIELD], rate[FIELD], rest[FIELD], tail[4 * FIELD + 16];
     snprintf(head, sizeof head, "epoch %lld/%lld", (long long)p->epoch, (long long)p->epochs);
     /* Fixed widths, so that the bar keeps its size through the epoch. */
     int digits = snprintf(NULL, 0, "%lld", (long long)p->batches);
@@ -94,7 +94,7 @@ static void bar_line(char *out, size_t size, int width, const progress *p, int64
             bar[2 + i] = i < filled ? '#' : '.';
         bar[2 + cells] = ']', bar[3 + cells] = '\0';
     }
-    snprintf(tail, sizeof tail, "%s loss %s%s%s", keep > 0 ? count : "", loss, keep > 1 ? rest : "",
+    snprintf(tail, sizeof tail, "%s loss %.16s%s%s", keep > 0 ? count : "", loss, keep > 1 ? rest : "",
              keep > 2 ? rate : "");
     snprintf(out, size, "%s%s%s", head, bar, tail);
     if (width >= 0 && strlen(out) > (size_t)width) /* a terminal too narrow for even the loss */
@@ -111,7 +111,7 @@ void progress_batch(progress *p, int64_t batch, double loss, double samples_per_
     /* This epoch's rest and the epochs after it, at this epoch's pace (validation aside). */
     int64_t batches_left = p->batches - batch + (p->epochs - p->epoch) * p->batches;
     double left = batch ? elapsed * (double)batches_left / (double)batch : 0;
-    char text[LOSS_TEXT], line[256];
+    char text[LOSS_TEXT], line[512];
     /* One column short of the width: a line that fills the last column leaves some
      * terminals at the start of the next line, and the next "\r" would not come back. */
     int width = terminal_columns() - 1;

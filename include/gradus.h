@@ -802,7 +802,8 @@ typedef struct gd_run gd_run;
  * the validation split and preprocessing, which depend on each run's settings), keyed by
  * what decides the read: data, label_column, csv_header and csv_shape. A run whose key
  * differs replaces the entry. A second entry keeps the last fresh run's splits after
- * preprocessing, with the fitted transform, keyed by everything that decides them (the
+ * preprocessing (of a run with a split_seed of its own, which runs of other seeds can
+ * share), with the fitted transform, keyed by everything that decides them (the
  * read's key, limit, val_size, the split's seed, preprocess, preprocess_eps, threads):
  * the trials of a study share one --split-seed, so each fresh trial after the first skips
  * the cut, the fit and the transform (a resumed run takes its transform from its

@@ -211,7 +211,7 @@ Test(data_cache, trials_of_one_split_seed_share_one_preparation_bit_for_bit)
         set(&s, "preprocess", kinds[k]);
         gd_data_cache *c = new_cache();
         for (int seed = 1; seed <= 3; seed++) {
-            char text[8];
+            char text[32];
             snprintf(text, sizeof text, "%d", seed);
             set(&s, "seed", text);
             char own_dir[256], cached_dir[256], a[300], b[300];
@@ -230,6 +230,22 @@ Test(data_cache, trials_of_one_split_seed_share_one_preparation_bit_for_bit)
         cr_expect_eq(gd_data_cache_reads(c), 1, "%s", kinds[k]);
         gd_data_cache_free(c);
     }
+    gd_settings_free(&s);
+}
+
+/* Without a split seed of its own a run's preparation serves its seed alone: the cache
+ * keeps none (copies that no other trial could take), even for the same seed again. */
+Test(data_cache, without_a_split_seed_no_preparation_is_kept)
+{
+    gd_settings s;
+    blob_settings(&s);
+    static outcome o;
+    gd_data_cache *c = new_cache();
+    run(&s, NULL, false, c, 0, &o);
+    run(&s, NULL, false, c, 0, &o);
+    cr_expect_eq(gd_data_cache_prepared_hits(c), 0);
+    cr_expect_eq(gd_data_cache_reads(c), 1);
+    gd_data_cache_free(c);
     gd_settings_free(&s);
 }
 

@@ -383,7 +383,9 @@ static gd_status ready_data(gd_run *run, gd_data_cache *cache, bool resume, bool
         return st;
     if ((st = prepare_data(run, cache)) || (st = preprocess_data(run)))
         return st;
-    if (cache && !*checkpoint)
+    /* Only a split seed of its own lets another seed's run share the preparation: without
+     * one the key holds this run's seed, and keeping copies would cost for nothing. */
+    if (cache && !*checkpoint && run->settings.split_seed)
         gd_data_cache_keep_prepared(cache, &run->settings, run->train, run->val, run->test,
                                     run->pre);
     return GD_OK;
