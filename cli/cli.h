@@ -25,6 +25,7 @@ int cmd_check(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_summary(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_lab(int argc, char **argv);
 
 /* Prints "gradus CMD: message" to stderr and returns code (for `return fail(...)`). */
 int fail(int code, const char *cmd, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

@@ -18,6 +18,7 @@ static const command commands[] = {
     {"check", cmd_check, "sanity checks of a model and its data before training"},
     {"search", cmd_search, "hyperparameter search: many trials, ranked, resumable"},
     {"report", cmd_report, "an HTML page of a run's curves, monitor, confusion matrix, checks"},
+    {"lab", cmd_lab, "the lecture's claims measured here, each with a verdict"},
     {"summary", cmd_summary, "a model's layers, output shapes, parameters and memory"},
 };
 

@@ -1849,6 +1849,42 @@ GD_API gd_status gd_search_work(const gd_search_worker *w, gd_error *err);
 /* dir/trials/NNNN for trial (4 digits or more), into path of size len. */
 GD_API void gd_search_trial_dir(const char *dir, uint64_t trial, char *path, size_t len);
 
+/* ------------------------------------------------------------ the lab */
+
+/* The lecture's claims, each measured by an experiment on real or made data, with a
+ * verdict from the numbers of that run (docs/lab.md). */
+typedef struct gd_lab_info {
+    const char *name;  /* "init-depth" */
+    const char *claim; /* the lecture's words, in one sentence */
+} gd_lab_info;
+
+GD_API size_t gd_lab_count(void);
+/* The index-th experiment (NULL past the end); gd_lab_find by name (NULL: none). */
+GD_API const gd_lab_info *gd_lab_at(size_t index);
+GD_API const gd_lab_info *gd_lab_find(const char *name);
+
+typedef struct gd_lab_options {
+    bool quick;       /* a reduced size that keeps the claim's direction measurable */
+    int seeds;        /* repetitions with other seeds (0: the experiment's default, >= 3
+                         where training is involved) */
+    uint64_t seed;    /* the first seed; repetition r uses seed + r */
+    int threads;      /* 0: every core */
+    const char *data; /* the data for experiments that train (NULL: "fashion-mnist") */
+} gd_lab_options;
+GD_API void gd_lab_defaults(gd_lab_options *o);
+
+typedef enum gd_verdict {
+    GD_VERDICT_HELD, GD_VERDICT_NOT_HELD, GD_VERDICT_INCONCLUSIVE
+} gd_verdict;
+/* "held", "did not hold", "inconclusive". */
+GD_API const char *gd_verdict_name(gd_verdict v);
+
+/* Runs experiment name: *json (malloc'd, the caller frees) is every number it measured,
+ * its tables, figures and each claim's verdict, as docs/lab.md lays it out (schema 1).
+ * GD_ERR_NOT_FOUND for a name no experiment has, naming the experiments there are. */
+GD_API gd_status gd_lab_run(const char *name, const gd_lab_options *o, char **json,
+                            gd_error *err);
+
 #ifdef __cplusplus
 }
 #endif

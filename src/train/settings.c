@@ -397,15 +397,24 @@ gd_status gd_settings_copy(gd_settings *dst, const gd_settings *src)
  * 9.00719925474099e+15, and about one loss in ten in [0.1, 2] comes back changed. Here a
  * number takes the fewest digits that read back as the same double; NaN and infinities,
  * which JSON cannot hold, are null. */
-bool gd_json_add_number(struct cJSON *j, const char *key, double v)
+struct cJSON *gd_json_number(double v)
 {
     if (!isfinite(v))
-        return cJSON_AddNullToObject(j, key) != NULL;
+        return cJSON_CreateNull();
     char text[32];
     for (int digits = 15; digits <= 17; digits++)
         if (snprintf(text, sizeof text, "%.*g", digits, v) > 0 && strtod(text, NULL) == v)
             break;
-    return cJSON_AddRawToObject(j, key, text) != NULL;
+    return cJSON_CreateRaw(text);
+}
+
+bool gd_json_add_number(struct cJSON *j, const char *key, double v)
+{
+    cJSON *item = gd_json_number(v);
+    if (item && cJSON_AddItemToObject(j, key, item))
+        return true;
+    cJSON_Delete(item);
+    return false;
 }
 
 static bool add_value(cJSON *j, const gd_settings *s, const setting *d)

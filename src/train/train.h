@@ -79,6 +79,8 @@ gd_status gd_data_splits_from(const gd_settings *s, gd_data_cache *cache, gd_dat
  * infinities); settings.c says why cJSON's own number printing will not do. */
 struct cJSON;
 bool gd_json_add_number(struct cJSON *j, const char *key, double v);
+/* The same number as an item of its own (for arrays); NULL when out of memory. */
+struct cJSON *gd_json_number(double v);
 
 /* Seconds of a monotonic clock. */
 double gd_now_seconds(void);

@@ -1,0 +1,64 @@
+/* The lab's parts: the registry and the result document every experiment fills (lab.c),
+ * the verdicts (verdict.c), and one file per experiment. An experiment measures with the
+ * library's public calls, as a user would, and writes each number it measured into the
+ * document, whose layout docs/lab.md gives; nothing is put there that was not measured in
+ * that run, apart from the closed forms, which are marked as such. */
+#ifndef GD_LAB_H
+#define GD_LAB_H
+
+#include "../core/internal.h"
+
+struct cJSON;
+
+/* The document of one experiment's run: the cJSON object of docs/lab.md, its lists
+ * ready to append to, and the first failure (after which appends do nothing). */
+typedef struct gd_lab_doc {
+    struct cJSON *root, *claims, *tables, *figures;
+    const gd_lab_options *opt;
+    int seeds;
+    bool failed;
+} gd_lab_doc;
+
+typedef gd_status (*gd_lab_fn)(gd_lab_doc *doc, char *msg);
+
+typedef struct gd_lab_entry {
+    gd_lab_info info;
+    gd_lab_fn run;
+    int default_seeds;
+} gd_lab_entry;
+
+/* A table: columns named, rows appended as numbers (NaN: none, written as null). */
+struct cJSON *gd_lab_table(gd_lab_doc *doc, const char *id, const char *title,
+                           const char *const *columns, int ncolumns);
+void gd_lab_row(gd_lab_doc *doc, struct cJSON *table, const char *label, const double *v,
+                int n);
+
+/* A figure: kind "lines" (series of x, y) or "histograms" (each series' y are counts over
+ * bins from x[0] to x[n], n + 1 edges); log_y asks for a log axis. */
+struct cJSON *gd_lab_figure(gd_lab_doc *doc, const char *id, const char *title,
+                            const char *kind, const char *xlabel, const char *ylabel,
+                            bool log_y);
+void gd_lab_series(gd_lab_doc *doc, struct cJSON *figure, const char *name, const double *x,
+                   int nx, const double *y, int ny);
+
+/* verdict.c: a claim as a metric measured once per seed (values[n]) and an expected side
+ * of a threshold ("below" or "above"): held when the 95% interval of the mean (Student's
+ * t over the seeds) lies wholly on the expected side, did not hold when wholly on the
+ * other, inconclusive otherwise. The evidence sentence says the numbers. */
+typedef struct gd_lab_claim {
+    const char *id, *text, *metric;
+    bool below;       /* expected: the metric below the threshold (else above) */
+    double threshold;
+} gd_lab_claim;
+gd_verdict gd_lab_judge(gd_lab_doc *doc, const gd_lab_claim *c, const double *values, int n);
+/* The 95% interval of the mean of n values, Student's t (n = 1: the value itself). */
+void gd_lab_interval(const double *v, int n, double *mean, double *lo, double *hi);
+
+/* Adds a number to a JSON object as gd_json_add_number does (exact digits; null when not
+ * finite). */
+void gd_lab_number(gd_lab_doc *doc, struct cJSON *obj, const char *key, double v);
+
+/* The experiments. */
+gd_status gd_lab_init_depth(gd_lab_doc *doc, char *msg);
+
+#endif
