@@ -17,7 +17,8 @@
 
 static const char *const HELP =
     "usage: gradus lab list\n"
-    "       gradus lab NAME [--quick] [--seeds N] [--seed N] [--threads N] [--out DIR]\n"
+    "       gradus lab NAME [--quick] [--seeds N] [--seed N] [--threads N]\n"
+    "                       [--out DIR]\n"
     "\n"
     "Measures a claim of the lecture \"Training Neural Networks\" and says whether it\n"
     "held here, with the numbers: each claim is a metric measured once per seed, its\n"

@@ -1,0 +1,59 @@
+#!/bin/sh
+# Tests of `gradus lab`: the list, init-depth --quick (its table and verdicts within 80
+# columns, its JSON file's layout of docs/lab.md), the refusals' exit codes.
+#
+#   tests/lab_test.sh path/to/gradus
+set -u
+GRADUS=$(realpath "${1:-build/release/gradus}")
+WORK=$(mktemp -d)
+trap 'rm -rf "$WORK"' EXIT
+. "$(dirname "$0")/check_lib.sh"
+cd "$WORK" || exit 1
+
+expect "gradus lab list" 0 "$GRADUS" lab list
+contains "names init-depth" "$WORK/out" "^init-depth$"
+expect "gradus lab --help" 0 "$GRADUS" lab --help
+awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its help fits 80 columns" || bad "its help fits 80 columns"
+
+expect "gradus lab init-depth --quick" 0 "$GRADUS" lab init-depth --quick --threads 2 --out d
+awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"
+contains "prints the std of each layer" "$WORK/out" "^10 "
+contains "prints a verdict per claim with its interval" "$WORK/out" "95% interval .* over 3"
+held=$(grep -c '^held ' "$WORK/out")
+[ "$held" -eq 7 ] && ok "the 7 claims held on this run" || bad "$held of 7 claims held"
+contains "says where the numbers are" "$WORK/out" "^numbers: d/init-depth.json$"
+python3 - d/init-depth.json <<'PY' && ok "the JSON file has docs/lab.md's layout" || bad "the JSON file has docs/lab.md's layout"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d["schema"] == 1 and d["experiment"] == "init-depth" and d["quick"] is True
+assert d["seeds"] == 3 and d["seconds"] > 0 and d["cpu"]
+for c in d["claims"]:
+    assert set(c) >= {"id", "claim", "metric", "expect", "threshold", "values", "mean",
+                      "ci95_lo", "ci95_hi", "verdict", "evidence"}, c
+    assert len(c["values"]) == 3 and c["ci95_lo"] <= c["mean"] <= c["ci95_hi"]
+tables = {t["id"]: t for t in d["tables"]}
+assert len(tables["layers-relu-he"]["rows"]) == 10
+figs = {f["id"]: f for f in d["figures"]}
+h = figs["hist-tanh-large"]["series"][0]
+assert len(h["x"]) == len(h["y"]) + 1 and abs(sum(h["y"]) - 1) < 1e-9
+PY
+expect "a second run with the same seed" 0 "$GRADUS" lab init-depth --quick --threads 2 --out e
+python3 - d/init-depth.json e/init-depth.json <<'PY' && ok "gives the same numbers" || bad "gives the same numbers"
+import json, sys
+a, b = (json.load(open(p)) for p in sys.argv[1:])
+for d in (a, b):
+    d.pop("seconds")
+assert a == b
+PY
+
+expect "an unknown experiment exits 2" 2 "$GRADUS" lab init-dpth
+contains "... saying how to list them" "$WORK/err" "gradus lab list"
+expect "--seeds 0 exits 2" 2 "$GRADUS" lab init-depth --seeds 0
+contains "... naming the flag and the range" "$WORK/err" "\-\-seeds 0: expected an integer in \[1, 100\]"
+expect "an unknown flag exits 2" 2 "$GRADUS" lab init-depth --fast
+expect "no experiment exits 2" 2 "$GRADUS" lab
+: >file
+expect "an --out that cannot be a folder exits 1" 1 "$GRADUS" lab init-depth --quick --out file/x
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
