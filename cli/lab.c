@@ -2,7 +2,7 @@
  * names the experiments; `lab NAME` runs one, prints its figures' numbers as a table and
  * each claim's verdict with its evidence, and writes every measured number as JSON
  * (docs/lab.md) into --out. */
-#include "cli.h"
+#include "lab.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -23,13 +23,14 @@ static const char *const HELP =
     "Measures a claim of the lecture \"Training Neural Networks\" and says whether it\n"
     "held here, with the numbers: each claim is a metric measured once per seed, its\n"
     "95% interval against the claim's threshold (held, did not hold, inconclusive).\n"
-    "Writes every measured number to DIR/NAME.json (docs/lab.md).\n"
+    "Writes every measured number to DIR/NAME.json (docs/lab.md) and draws them in\n"
+    "DIR/NAME.html, a self-contained page.\n"
     "\n"
     "  --quick              a reduced size that keeps the claim measurable\n"
     "  --seeds N            repetitions with other seeds          [the experiment's]\n"
     "  --seed N             the first seed                                       [1]\n"
     "  --threads N          threads (0: all cores)                               [0]\n"
-    "  --out DIR            where the JSON file goes                           [lab]\n"
+    "  --out DIR            where the JSON file and the page go                [lab]\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit codes: 0 measured (whatever the verdicts), 1 a file that cannot be\n"
@@ -163,7 +164,8 @@ static void print_doc(const cJSON *doc)
 
 /* ------------------------------------------------------------ the command */
 
-static int save(const char *dir, const char *name, const char *json)
+/* DIR/NAME.json and DIR/NAME.html. */
+static int save(const char *dir, const char *name, const char *json, const cJSON *doc)
 {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return fail(EXIT_FAILURE_RUN, CMD, "%s: %s", dir, strerror(errno));
@@ -174,7 +176,11 @@ static int save(const char *dir, const char *name, const char *json)
     if (st != GD_OK)
         return fail_status(CMD, st, err.message);
     printf("\nnumbers: %s\n", path);
-    return EXIT_OK;
+    snprintf(path, sizeof path, "%s/%s.html", dir, name);
+    int rc = lab_page(doc, path);
+    if (rc == EXIT_OK)
+        printf("page:    %s\n", path);
+    return rc;
 }
 
 int cmd_lab(int argc, char **argv)
@@ -199,10 +205,13 @@ int cmd_lab(int argc, char **argv)
     if (st != GD_OK)
         return fail_status(CMD, st, err.message);
     cJSON *doc = cJSON_Parse(json);
-    if (doc)
+    if (doc) {
         print_doc(doc);
+        rc = save(a.out, a.name, json, doc);
+    } else {
+        rc = fail(EXIT_FAILURE_RUN, CMD, "out of memory");
+    }
     cJSON_Delete(doc);
-    rc = save(a.out, a.name, json);
     free(json);
     return rc;
 }

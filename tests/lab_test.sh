@@ -1,6 +1,8 @@
 #!/bin/sh
 # Tests of `gradus lab`: the list, init-depth --quick (its table and verdicts within 80
-# columns, its JSON file's layout of docs/lab.md), the refusals' exit codes.
+# columns, its JSON file's layout of docs/lab.md, its page, which chromium must load with a
+# silent console and every figure laid out; skipped, saying so, without chromium, and
+# required under GRADUS_TEST_BROWSER=required), the refusals' exit codes.
 #
 #   tests/lab_test.sh path/to/gradus
 set -u
@@ -22,6 +24,13 @@ contains "prints a verdict per claim with its interval" "$WORK/out" "95% interva
 held=$(grep -c '^held ' "$WORK/out")
 [ "$held" -eq 7 ] && ok "the 7 claims held on this run" || bad "$held of 7 claims held"
 contains "says where the numbers are" "$WORK/out" "^numbers: d/init-depth.json$"
+contains "and the page" "$WORK/out" "^page:    d/init-depth.html$"
+tail -c 8 d/init-depth.html | grep -q '</html>' && ok "the page is whole HTML" || bad "the page is whole HTML"
+grep -q 'src="http\|href="http\|<link ' d/init-depth.html && bad "the page loads nothing from anywhere" \
+    || ok "the page loads nothing from anywhere"
+verdicts=$(grep -c '<span class="v v-PASS">held</span>' d/init-depth.html)
+[ "$verdicts" -eq 7 ] && ok "the page shows the 7 verdicts" || bad "the page shows $verdicts verdicts"
+contains "and the command that measures it again" d/init-depth.html "gradus lab init-depth --quick --seeds 3 --seed 1"
 python3 - d/init-depth.json <<'PY' && ok "the JSON file has docs/lab.md's layout" || bad "the JSON file has docs/lab.md's layout"
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -54,6 +63,16 @@ expect "an unknown flag exits 2" 2 "$GRADUS" lab init-depth --fast
 expect "no experiment exits 2" 2 "$GRADUS" lab
 : >file
 expect "an --out that cannot be a folder exits 1" 1 "$GRADUS" lab init-depth --quick --out file/x
+
+# ---------------------------------------------------------------- in a browser
+if find_browser; then
+    browse "$WORK/d/init-depth.html" "$WORK/lab.dom"
+    console_clean "chromium loads the lab page with a silent console" "$WORK/lab.dom"
+    for id in fig-std-by-layer fig-hist-tanh-small fig-hist-tanh-large fig-hist-tanh-xavier \
+              fig-hist-relu-xavier fig-hist-relu-he; do
+        drawn "the lab page draws $id" "$WORK/lab.dom" "$id"
+    done
+fi
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -169,6 +169,7 @@ static bool frame(gd_lab_doc *doc, const gd_lab_entry *e)
            cJSON_AddStringToObject(r, "claim", e->info.claim) &&
            cJSON_AddBoolToObject(r, "quick", doc->opt->quick) &&
            cJSON_AddNumberToObject(r, "seeds", doc->seeds) &&
+           gd_json_add_number(r, "seed", (double)doc->opt->seed) &&
            cJSON_AddStringToObject(r, "cpu", cpu) &&
            (doc->claims = cJSON_AddArrayToObject(r, "claims")) &&
            (doc->tables = cJSON_AddArrayToObject(r, "tables")) &&
