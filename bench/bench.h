@@ -12,24 +12,6 @@
 #include <string.h>
 #include <time.h>
 
-/* The CPU's model name from /proc/cpuinfo ("unknown" without it): benchmarks name it. */
-static inline void bench_cpu_model(char *out, size_t len)
-{
-    snprintf(out, len, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[512];
-    while (f && fgets(line, sizeof line, f)) {
-        char *colon = strchr(line, ':');
-        if (strncmp(line, "model name", 10) == 0 && colon) {
-            snprintf(out, len, "%s", colon + 2);
-            out[strcspn(out, "\n")] = '\0';
-            break;
-        }
-    }
-    if (f)
-        fclose(f);
-}
-
 /* Runs per measurement; the median is reported. */
 #define BENCH_RUNS 5
 

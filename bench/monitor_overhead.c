@@ -79,7 +79,7 @@ int main(int argc, char **argv)
     if (epochs < 1 || interval < 1)
         bench_fail("usage", "monitor_overhead [epochs >= 1] [threads] [interval >= 1]");
     char cpu[256], dir[] = "/tmp/gradus-monitor-bench-XXXXXX";
-    bench_cpu_model(cpu, sizeof cpu);
+    gd_cpu_name(cpu, sizeof cpu);
     if (!mkdtemp(dir))
         bench_fail("folder", dir);
     gd_run *off = make_run(), *on = make_run();

@@ -65,7 +65,7 @@ int main(int argc, char **argv)
         return 2;
     }
     char cpu[256];
-    bench_cpu_model(cpu, sizeof cpu);
+    gd_cpu_name(cpu, sizeof cpu);
     printf("trial setup (gd_run_create), default MLP, Fashion-MNIST, %d thread%s, median of "
            "%d\nCPU: %s\n\n", threads, threads == 1 ? "" : "s", runs, cpu);
     printf("%-12s %11s %11s %11s %8s\n", "preprocess", "own read", "cache 1st", "cache next",

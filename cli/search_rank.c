@@ -10,25 +10,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Student's t quantile 0.975 for df = 1..30, then the normal's. */
-static double t975(int df)
-{
-    static const double t[] = {12.706, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306,
-                               2.262,  2.228, 2.201, 2.179, 2.160, 2.145, 2.131, 2.120,
-                               2.110,  2.101, 2.093, 2.086, 2.080, 2.074, 2.069, 2.064,
-                               2.060,  2.056, 2.052, 2.048, 2.045, 2.042};
-    return df >= 1 && df <= 30 ? t[df - 1] : 1.960;
-}
-
 static void score(search_config *c, const double *v, int n)
 {
-    double sum = 0, sq = 0;
-    for (int i = 0; i < n; i++)
-        sum += v[i];
-    c->mean = n ? sum / n : NAN;
-    for (int i = 0; i < n; i++)
-        sq += (v[i] - c->mean) * (v[i] - c->mean);
-    c->half = n > 1 ? t975(n - 1) * sqrt(sq / (n - 1)) / sqrt(n) : NAN;
+    gd_mean_interval95(v, n, &c->mean, &c->half);
     c->scored = n;
 }
 

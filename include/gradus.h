@@ -61,6 +61,14 @@ GD_API const char *gd_version(void);
 GD_API void gd_set_num_threads(int n);
 GD_API int gd_get_num_threads(void);
 
+/* The CPU's model name as /proc/cpuinfo gives it ("unknown" without one), into out:
+ * benchmarks and the lab name the machine they measured on. */
+GD_API void gd_cpu_name(char *out, size_t len);
+
+/* The mean of n values and the half-width of its 95% interval (Student's t with n - 1
+ * degrees of freedom; NaN for n < 2): repeats of a search, seeds of the lab. */
+GD_API void gd_mean_interval95(const double *v, int n, double *mean, double *half);
+
 /* The most memory one data set, model or file read may make gradus allocate, in bytes,
  * process-wide. Readers and the model builder check a size against it before they
  * allocate and fail with GD_ERR_LIMIT, naming the file and the size, beyond it; a small

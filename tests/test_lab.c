@@ -65,6 +65,9 @@ Test(lab, the_interval_is_students_t_over_the_seeds)
     cr_expect_float_eq(mean - lo, 4.303 / sqrt(3.0), 1e-9);
     gd_lab_interval((double[]){0.5}, 1, &mean, &lo, &hi);
     cr_expect(mean == 0.5 && lo == 0.5 && hi == 0.5, "one seed: the value itself");
+    double half;
+    gd_mean_interval95((double[]){0.5}, 1, &mean, &half);
+    cr_expect(mean == 0.5 && isnan(half), "the library's call has no interval for one value");
 }
 
 Test(lab, an_unknown_experiment_is_refused_naming_the_ones_there_are)

@@ -142,27 +142,10 @@ void gd_lab_series(gd_lab_doc *doc, cJSON *figure, const char *name, const doubl
 
 /* ------------------------------------------------------------ a run */
 
-static void cpu_model(char *out, size_t len)
-{
-    snprintf(out, len, "unknown");
-    FILE *f = fopen("/proc/cpuinfo", "r");
-    char line[512];
-    while (f && fgets(line, sizeof line, f)) {
-        char *colon = strchr(line, ':');
-        if (strncmp(line, "model name", 10) == 0 && colon) {
-            snprintf(out, len, "%s", colon + 2);
-            out[strcspn(out, "\n")] = '\0';
-            break;
-        }
-    }
-    if (f)
-        fclose(f);
-}
-
 static bool frame(gd_lab_doc *doc, const gd_lab_entry *e)
 {
     char cpu[256];
-    cpu_model(cpu, sizeof cpu);
+    gd_cpu_name(cpu, sizeof cpu);
     cJSON *r = doc->root;
     return cJSON_AddNumberToObject(r, "schema", 1) && cJSON_AddStringToObject(r, "gradus_version", gd_version()) &&
            cJSON_AddStringToObject(r, "experiment", e->info.name) &&
