@@ -109,7 +109,8 @@ static void print_lines(const cJSON *fig)
 {
     const cJSON *series = cJSON_GetObjectItemCaseSensitive(fig, "series");
     int n = cJSON_GetArraySize(series);
-    if (n == 0 || n > 6)
+    const cJSON *xs = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(series, 0), "x");
+    if (n == 0 || n > 6 || cJSON_GetArraySize(xs) > 30)
         return; /* the JSON and the page hold it; a terminal table would not fit */
     printf("\n%s\n%-7.7s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(fig, "title")),
            cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(fig, "x_label")));
@@ -131,6 +132,34 @@ static void print_lines(const cJSON *fig)
     for (int k = 0; k < n; k++)
         printf("  [%d] %s\n", k + 1,
                cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(series, k), "name")));
+}
+
+/* A short table (a row per seed) as one wrapped line per row: "label: column value, ...". */
+static void print_table(const cJSON *t)
+{
+    const cJSON *cols = cJSON_GetObjectItemCaseSensitive(t, "columns");
+    const cJSON *rows = cJSON_GetObjectItemCaseSensitive(t, "rows"), *r;
+    if (cJSON_GetArraySize(rows) > 6)
+        return; /* per layer or longer: the page and the JSON hold it */
+    printf("\n");
+    print_wrapped(stdout, 0, "", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(t, "title")), WIDTH);
+    cJSON_ArrayForEach(r, rows) {
+        char line[2048];
+        size_t n = 0;
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(r, "values");
+        for (int k = 1; k < cJSON_GetArraySize(v) && n < sizeof line; k++) { /* 0: the label's */
+            double x = item_number(cJSON_GetArrayItem(v, k));
+            char num[32] = "-"; /* null: not measured, or not finite (a diverged run) */
+            if (!isnan(x))
+                snprintf(num, sizeof num, "%.4g", x);
+            n += (size_t)snprintf(line + n, sizeof line - n, "%s%s %s", k > 1 ? ", " : "",
+                                  cJSON_GetStringValue(cJSON_GetArrayItem(cols, k)), num);
+        }
+        char lead[64];
+        snprintf(lead, sizeof lead, "  %s %.20s: ", cJSON_GetStringValue(cJSON_GetArrayItem(cols, 0)),
+                 cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(r, "label")));
+        print_wrapped(stdout, 0, lead, line, WIDTH);
+    }
 }
 
 static void print_verdicts(const cJSON *doc)
@@ -159,6 +188,7 @@ static void print_doc(const cJSON *doc)
         if (kind && strcmp(kind, "lines") == 0)
             print_lines(f);
     }
+    cJSON_ArrayForEach(f, cJSON_GetObjectItemCaseSensitive(doc, "tables")) print_table(f);
     print_verdicts(doc);
 }
 

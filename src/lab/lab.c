@@ -15,6 +15,10 @@ static const gd_lab_entry LAB[] = {
                     "saturate them; Xavier (tanh) and He (ReLU) keep them alive, and equal "
                     "weights never break their symmetry"},
      gd_lab_init_depth, 3},
+    {{"learning-rate", "Loss curves at very low, low, good, high and very high learning "
+                       "rates: too low is slow, too high stalls or blows up, and the range "
+                       "test finds the good one"},
+     gd_lab_learning_rate, 3},
 };
 #define NLAB (sizeof LAB / sizeof LAB[0])
 

@@ -60,5 +60,6 @@ void gd_lab_number(gd_lab_doc *doc, struct cJSON *obj, const char *key, double v
 
 /* The experiments. */
 gd_status gd_lab_init_depth(gd_lab_doc *doc, char *msg);
+gd_status gd_lab_learning_rate(gd_lab_doc *doc, char *msg);
 
 #endif
