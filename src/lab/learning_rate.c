@@ -52,18 +52,28 @@ static void settings_for(const gd_lab_doc *doc, uint64_t seed, double lr, gd_set
     gd_settings_set(s, "split_seed", text, &err); /* the five runs share one preparation */
 }
 
-/* The range test's suggestion on a fresh run of this seed. */
+/* A run of this seed at lr, its data through the cache. */
+static gd_status make_run(const gd_lab_doc *doc, uint64_t seed, double lr, gd_data_cache *cache,
+                          gd_run **run, char *msg)
+{
+    gd_settings s;
+    settings_for(doc, seed, lr, &s);
+    gd_error err;
+    gd_status st = gd_run_create(run, &s, &(gd_run_options){.data_cache = cache}, &err);
+    gd_settings_free(&s);
+    return st == GD_OK ? GD_OK : gd_fail(msg, st, "learning-rate: %s", err.message);
+}
+
+/* The range test's suggestion on a fresh run of this seed (its own rate is the range's
+ * business, not the run's). */
 static gd_status good_rate(const gd_lab_doc *doc, uint64_t seed, gd_data_cache *cache,
                            gd_lr_range_result *range, char *msg)
 {
-    gd_settings s;
-    settings_for(doc, seed, 0.01, &s);
     gd_run *run = NULL;
     gd_error err;
-    gd_status st = gd_run_create(&run, &s, &(gd_run_options){.data_cache = cache}, &err);
-    gd_settings_free(&s);
+    gd_status st = make_run(doc, seed, 0.01, cache, &run, msg);
     if (st != GD_OK)
-        return gd_fail(msg, st, "learning-rate: %s", err.message);
+        return st;
     st = gd_lr_range_test(run, NULL, range, &err);
     gd_run_free(run);
     if (st == GD_OK && !(range->suggestion.lr > 0))
@@ -77,14 +87,10 @@ static gd_status good_rate(const gd_lab_doc *doc, uint64_t seed, gd_data_cache *
 static gd_status train_at(const gd_lab_doc *doc, uint64_t seed, double lr, gd_data_cache *cache,
                           curve *c, char *msg)
 {
-    gd_settings s;
-    settings_for(doc, seed, lr, &s);
     gd_run *run = NULL;
-    gd_error err;
-    gd_status st = gd_run_create(&run, &s, &(gd_run_options){.data_cache = cache}, &err);
-    gd_settings_free(&s);
+    gd_status st = make_run(doc, seed, lr, cache, &run, msg);
     if (st != GD_OK)
-        return gd_fail(msg, st, "learning-rate: %s", err.message);
+        return st;
     c->steps = 0;
     gd_run_add_observer(run, &(gd_observer){.ctx = c, .after_forward = record});
     int64_t total = gd_run_batches_per_epoch(run) * gd_run_settings(run)->epochs;
