@@ -50,6 +50,8 @@ static void settings_for(const gd_lab_doc *doc, uint64_t seed, double lr, gd_set
     snprintf(text, sizeof text, "%llu", (unsigned long long)seed);
     gd_settings_set(s, "seed", text, &err);
     gd_settings_set(s, "split_seed", text, &err); /* the five runs share one preparation */
+    snprintf(text, sizeof text, "%d", doc->opt->threads); /* a run sets the process's count */
+    gd_settings_set(s, "threads", text, &err);
 }
 
 /* A run of this seed at lr, its data through the cache. */
