@@ -112,8 +112,10 @@ static void print_lines(const cJSON *fig)
     const cJSON *xs = cJSON_GetObjectItemCaseSensitive(cJSON_GetArrayItem(series, 0), "x");
     if (n == 0 || n > 6 || cJSON_GetArraySize(xs) > 30)
         return; /* the JSON and the page hold it; a terminal table would not fit */
-    printf("\n%s\n%-7.7s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(fig, "title")),
-           cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(fig, "x_label")));
+    printf("\n");
+    print_wrapped(stdout, 0, "", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(fig, "title")),
+                  WIDTH);
+    printf("%-7.7s", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(fig, "x_label")));
     for (int k = 0; k < n; k++) {
         char key[8];
         snprintf(key, sizeof key, "[%d]", k + 1);
@@ -169,8 +171,10 @@ static void print_verdicts(const cJSON *doc)
            item_number(cJSON_GetObjectItemCaseSensitive(doc, "seeds")));
     cJSON_ArrayForEach(c, claims) {
         const char *verdict = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "verdict"));
-        printf("%-13s %s\n", verdict ? verdict : "?",
-               cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "claim")));
+        char lead[16];
+        snprintf(lead, sizeof lead, "%-13.13s ", verdict ? verdict : "?");
+        print_wrapped(stdout, 0, lead, cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "claim")),
+                      WIDTH);
         print_wrapped(stdout, 14, "", cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(c, "evidence")),
                       WIDTH);
     }

@@ -55,28 +55,45 @@ for d in (a, b):
 assert a == b
 PY
 
-# ---------------------------------------------------------------- learning-rate
-expect "gradus lab learning-rate --quick (Fashion-MNIST)" 0 "$GRADUS" lab learning-rate --quick --threads 2 --out d
-awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"
-python3 - d/learning-rate.json <<'PY' && ok "its claims' directions and verdicts are the numbers'" \
-    || bad "its claims' directions and verdicts are the numbers'"
+# claims NAME FILE ASSERTS: the JSON file's claims (c, by id) meet ASSERTS (Python), and
+# every verdict is the rule's reading of its own interval.
+claims() {
+    python3 - "$2" "$3" <<'PY' && ok "$1" || bad "$1"
 import json, sys
 d = json.load(open(sys.argv[1]))
 c = {x["id"]: x for x in d["claims"]}
-# What the lecture's picture shows and this data shows with it, every seed.
-assert min(c["low-is-slow"]["values"]) > 0, c["low-is-slow"]
-assert min(c["very-low-barely-moves"]["values"]) > 0.8, c["very-low-barely-moves"]
-assert c["very-high-explodes"]["values"] == [1, 1, 1], c["very-high-explodes"]
-# Every verdict is the rule's reading of its own interval.
+exec(sys.argv[2])
 for x in d["claims"]:
     lo, hi, t = x["ci95_lo"], x["ci95_hi"], x["threshold"]
     side = (hi < t) if x["expect"] == "below" else (lo > t)
     other = (lo >= t) if x["expect"] == "below" else (hi <= t)
     want = "held" if side else "did not hold" if other else "inconclusive"
     assert x["verdict"] == want, x
-rows = {t["id"]: t for t in d["tables"]}["final-losses"]["rows"]
-assert len(rows) == 3 and all(r["values"][1] > 0 for r in rows)  # the range test's rates
 PY
+}
+
+# ---------------------------------------------------------------- learning-rate
+expect "gradus lab learning-rate --quick (Fashion-MNIST)" 0 "$GRADUS" lab learning-rate --quick --threads 2 --out d
+awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"
+# What the lecture's picture shows and this data shows with it, every seed.
+claims "learning-rate: low is slow, very low barely moves, very high explodes; verdicts are the numbers'" \
+    d/learning-rate.json '
+assert min(c["low-is-slow"]["values"]) > 0, c["low-is-slow"]
+assert min(c["very-low-barely-moves"]["values"]) > 0.8, c["very-low-barely-moves"]
+assert c["very-high-explodes"]["values"] == [1, 1, 1], c["very-high-explodes"]
+rows = {t["id"]: t for t in d["tables"]}["final-losses"]["rows"]
+assert len(rows) == 3 and all(r["values"][1] > 0 for r in rows)  # the range test rates
+'
+
+# ---------------------------------------------------------------- preprocessing
+expect "gradus lab preprocessing --quick (Fashion-MNIST)" 0 "$GRADUS" lab preprocessing --quick --threads 2 --out d
+awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"
+claims "preprocessing: centred and standardised inputs train faster than raw ones on every seed; verdicts are the numbers'" \
+    d/preprocessing.json '
+assert min(c["standardising-helps"]["values"]) > 0, c["standardising-helps"]
+assert min(c["centring-helps"]["values"]) > 0, c["centring-helps"]
+assert len({t["id"]: t for t in d["tables"]}["by-input"]["rows"]) == 12
+'
 
 expect "an unknown experiment exits 2" 2 "$GRADUS" lab init-dpth
 contains "... saying how to list them" "$WORK/err" "gradus lab list"
@@ -94,6 +111,11 @@ if find_browser; then
     for id in fig-std-by-layer fig-hist-tanh-small fig-hist-tanh-large fig-hist-tanh-xavier \
               fig-hist-relu-xavier fig-hist-relu-he; do
         drawn "the lab page draws $id" "$WORK/lab.dom" "$id"
+    done
+    browse "$WORK/d/preprocessing.html" "$WORK/pre.dom"
+    console_clean "chromium loads the preprocessing page with a silent console" "$WORK/pre.dom"
+    for id in fig-loss-by-input fig-val-by-input; do
+        drawn "the preprocessing page draws $id" "$WORK/pre.dom" "$id"
     done
     browse "$WORK/d/learning-rate.html" "$WORK/lr.dom"
     console_clean "chromium loads the learning-rate page with a silent console" "$WORK/lr.dom"

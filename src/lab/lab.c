@@ -19,6 +19,9 @@ static const gd_lab_entry LAB[] = {
                        "rates: too low is slow, too high stalls or blows up, and the range "
                        "test finds the good one"},
      gd_lab_learning_rate, 3},
+    {{"preprocessing", "Zero-centred (and standardised) inputs help the optimiser; "
+                       "whitening is not needed for images"},
+     gd_lab_preprocessing, 3},
 };
 #define NLAB (sizeof LAB / sizeof LAB[0])
 

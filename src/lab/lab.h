@@ -58,8 +58,30 @@ void gd_lab_interval(const double *v, int n, double *mean, double *lo, double *h
  * finite). */
 void gd_lab_number(gd_lab_doc *doc, struct cJSON *obj, const char *key, double v);
 
+/* runs.c: the lab's training runs. */
+#define GD_LAB_MAX_EPOCHS 200
+typedef struct gd_lab_trained {
+    int64_t epochs; /* done */
+    double train_loss[GD_LAB_MAX_EPOCHS], train_acc[GD_LAB_MAX_EPOCHS];
+    double val_loss[GD_LAB_MAX_EPOCHS], val_acc[GD_LAB_MAX_EPOCHS]; /* NaN: none */
+    double final_train_loss, best_val_accuracy, test_accuracy;
+    bool diverged; /* the loss stopped being finite: the figures end there */
+} gd_lab_trained;
+/* gd_settings_set, its message (naming the setting) into msg. */
+gd_status gd_lab_set(gd_settings *s, const char *key, const char *text, char *msg);
+/* The defaults with the lab's data, seed (and the same split seed, so that one
+ * repetition's runs validate alike and share a prepared copy of the data) and threads. */
+gd_status gd_lab_base_settings(const gd_lab_doc *doc, uint64_t seed, gd_settings *s,
+                               char *msg);
+/* Trains s to its end (data through cache; extra: an observer of the caller's, or NULL):
+ * each epoch's figures, the final loss, best validation and test accuracy. A diverged
+ * run is GD_OK with diverged set. */
+gd_status gd_lab_train(const gd_settings *s, gd_data_cache *cache, const gd_observer *extra,
+                       gd_lab_trained *out, char *msg);
+
 /* The experiments. */
 gd_status gd_lab_init_depth(gd_lab_doc *doc, char *msg);
 gd_status gd_lab_learning_rate(gd_lab_doc *doc, char *msg);
+gd_status gd_lab_preprocessing(gd_lab_doc *doc, char *msg);
 
 #endif

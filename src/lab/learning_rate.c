@@ -31,27 +31,20 @@ static void record(void *ctx, gd_run *run, const gd_step_info *step)
         c->loss[c->steps++] = step->loss;
 }
 
-static void settings_for(const gd_lab_doc *doc, uint64_t seed, double lr, gd_settings *s)
+static gd_status settings_for(const gd_lab_doc *doc, uint64_t seed, double lr, gd_settings *s,
+                              char *msg)
 {
     const bool quick = doc->opt->quick;
     char text[64];
-    gd_error err;
-    gd_settings_defaults(s);
-    gd_settings_set(s, "data", doc->opt->data ? doc->opt->data : "fashion-mnist", &err);
-    gd_settings_set(s, "model", "linear(100) relu linear(10)", &err);
-    gd_settings_set(s, "optim", "sgd", &err);
-    gd_settings_set(s, "momentum", "0.9", &err);
-    gd_settings_set(s, "batch_size", "100", &err);
-    gd_settings_set(s, "limit", quick ? "6000" : "0", &err);
-    gd_settings_set(s, "val_size", quick ? "1000" : "5000", &err);
-    gd_settings_set(s, "epochs", quick ? "2" : "5", &err);
     snprintf(text, sizeof text, "%.17g", lr);
-    gd_settings_set(s, "lr", text, &err);
-    snprintf(text, sizeof text, "%llu", (unsigned long long)seed);
-    gd_settings_set(s, "seed", text, &err);
-    gd_settings_set(s, "split_seed", text, &err); /* the five runs share one preparation */
-    snprintf(text, sizeof text, "%d", doc->opt->threads); /* a run sets the process's count */
-    gd_settings_set(s, "threads", text, &err);
+    const char *const pairs[][2] = {
+        {"model", "linear(100) relu linear(10)"}, {"optim", "sgd"}, {"momentum", "0.9"},
+        {"batch_size", "100"}, {"limit", quick ? "6000" : "0"},
+        {"val_size", quick ? "1000" : "5000"}, {"epochs", quick ? "2" : "5"}, {"lr", text}};
+    gd_status st = gd_lab_base_settings(doc, seed, s, msg);
+    for (size_t i = 0; st == GD_OK && i < sizeof pairs / sizeof pairs[0]; i++)
+        st = gd_lab_set(s, pairs[i][0], pairs[i][1], msg);
+    return st;
 }
 
 /* A run of this seed at lr, its data through the cache. */
@@ -59,11 +52,13 @@ static gd_status make_run(const gd_lab_doc *doc, uint64_t seed, double lr, gd_da
                           gd_run **run, char *msg)
 {
     gd_settings s;
-    settings_for(doc, seed, lr, &s);
     gd_error err;
-    gd_status st = gd_run_create(run, &s, &(gd_run_options){.data_cache = cache}, &err);
+    gd_status st = settings_for(doc, seed, lr, &s, msg);
+    if (st == GD_OK && (st = gd_run_create(run, &s, &(gd_run_options){.data_cache = cache},
+                                           &err)) != GD_OK)
+        gd_fail(msg, st, "learning-rate: %s", err.message);
     gd_settings_free(&s);
-    return st == GD_OK ? GD_OK : gd_fail(msg, st, "learning-rate: %s", err.message);
+    return st;
 }
 
 /* The range test's suggestion on a fresh run of this seed (its own rate is the range's
