@@ -95,6 +95,15 @@ assert min(c["centring-helps"]["values"]) > 0, c["centring-helps"]
 assert len({t["id"]: t for t in d["tables"]}["by-input"]["rows"]) == 12
 '
 
+# ---------------------------------------------------------------- bn-dropout
+expect "gradus lab bn-dropout --quick (Fashion-MNIST)" 0 "$GRADUS" lab bn-dropout --quick --threads 2 --out d
+awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"
+claims "bn-dropout: dropout narrows the small set's gap on every seed; verdicts are the numbers'" \
+    d/bn-dropout.json '
+assert min(c["dropout-regularises"]["values"]) > 0, c["dropout-regularises"]
+assert len({t["id"]: t for t in d["tables"]}["by-net"]["rows"]) == 24
+'
+
 expect "an unknown experiment exits 2" 2 "$GRADUS" lab init-dpth
 contains "... saying how to list them" "$WORK/err" "gradus lab list"
 expect "--seeds 0 exits 2" 2 "$GRADUS" lab init-depth --seeds 0
@@ -117,6 +126,9 @@ if find_browser; then
     for id in fig-loss-by-input fig-val-by-input; do
         drawn "the preprocessing page draws $id" "$WORK/pre.dom" "$id"
     done
+    browse "$WORK/d/bn-dropout.html" "$WORK/bnd.dom"
+    console_clean "chromium loads the bn-dropout page with a silent console" "$WORK/bnd.dom"
+    drawn "the bn-dropout page draws fig-small-gap" "$WORK/bnd.dom" fig-small-gap
     browse "$WORK/d/learning-rate.html" "$WORK/lr.dom"
     console_clean "chromium loads the learning-rate page with a silent console" "$WORK/lr.dom"
     for id in fig-loss-by-rate fig-range-test; do

@@ -22,6 +22,8 @@ static const gd_lab_entry LAB[] = {
     {{"preprocessing", "Zero-centred (and standardised) inputs help the optimiser; "
                        "whitening is not needed for images"},
      gd_lab_preprocessing, 3},
+    {{"bn-dropout", "Batch norm regularises; with it, dropout is often used less"},
+     gd_lab_bn_dropout, 3},
 };
 #define NLAB (sizeof LAB / sizeof LAB[0])
 

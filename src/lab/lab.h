@@ -64,7 +64,8 @@ typedef struct gd_lab_trained {
     int64_t epochs; /* done */
     double train_loss[GD_LAB_MAX_EPOCHS], train_acc[GD_LAB_MAX_EPOCHS];
     double val_loss[GD_LAB_MAX_EPOCHS], val_acc[GD_LAB_MAX_EPOCHS]; /* NaN: none */
-    double final_train_loss, best_val_accuracy, test_accuracy;
+    double final_train_loss;
+    double train_eval_accuracy; /* the last model on the training split, evaluation mode */
     bool diverged; /* the loss stopped being finite: the figures end there */
 } gd_lab_trained;
 /* gd_settings_set, its message (naming the setting) into msg. */
@@ -73,8 +74,9 @@ gd_status gd_lab_set(gd_settings *s, const char *key, const char *text, char *ms
  * repetition's runs validate alike and share a prepared copy of the data) and threads. */
 gd_status gd_lab_base_settings(const gd_lab_doc *doc, uint64_t seed, gd_settings *s,
                                char *msg);
-/* Trains s to its end (data through cache; extra: an observer of the caller's, or NULL):
- * each epoch's figures, the final loss, best validation and test accuracy. A diverged
+/* Trains s for its epochs (data through cache; extra: an observer of the caller's, or
+ * NULL): each epoch's figures, the last one's training loss, and the last model's
+ * accuracy on its training split in evaluation mode. No test set is evaluated. A diverged
  * run is GD_OK with diverged set. */
 gd_status gd_lab_train(const gd_settings *s, gd_data_cache *cache, const gd_observer *extra,
                        gd_lab_trained *out, char *msg);
@@ -83,5 +85,6 @@ gd_status gd_lab_train(const gd_settings *s, gd_data_cache *cache, const gd_obse
 gd_status gd_lab_init_depth(gd_lab_doc *doc, char *msg);
 gd_status gd_lab_learning_rate(gd_lab_doc *doc, char *msg);
 gd_status gd_lab_preprocessing(gd_lab_doc *doc, char *msg);
+gd_status gd_lab_bn_dropout(gd_lab_doc *doc, char *msg);
 
 #endif

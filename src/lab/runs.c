@@ -42,11 +42,26 @@ static void keep_epoch(void *ctx, gd_run *run, const gd_epoch_metrics *m)
     t->epochs = m->epoch;
 }
 
+/* Epochs until the settings' end, a stop or divergence (GD_OK with diverged set). */
+static gd_status train_epochs(gd_run *run, gd_lab_trained *out)
+{
+    for (int64_t e = 0; e < gd_run_settings(run)->epochs; e++) {
+        gd_epoch_metrics m;
+        gd_status st = gd_run_epoch(run, &m);
+        if (st == GD_ERR_NUMERIC) {
+            out->diverged = true;
+            return GD_OK;
+        }
+        if (st != GD_OK || m.epoch == 0) /* failed, or stopped by an observer */
+            return st;
+    }
+    return GD_OK;
+}
+
 gd_status gd_lab_train(const gd_settings *s, gd_data_cache *cache, const gd_observer *extra,
                        gd_lab_trained *out, char *msg)
 {
-    *out = (gd_lab_trained){.final_train_loss = NAN, .best_val_accuracy = NAN,
-                            .test_accuracy = NAN};
+    *out = (gd_lab_trained){.final_train_loss = NAN, .train_eval_accuracy = NAN};
     for (int e = 0; e < GD_LAB_MAX_EPOCHS; e++)
         out->train_loss[e] = out->train_acc[e] = out->val_loss[e] = out->val_acc[e] = NAN;
     gd_run *run = NULL;
@@ -57,17 +72,17 @@ gd_status gd_lab_train(const gd_settings *s, gd_data_cache *cache, const gd_obse
     gd_run_add_observer(run, &(gd_observer){.ctx = out, .epoch_end = keep_epoch});
     if (extra)
         gd_run_add_observer(run, extra);
-    gd_run_result r;
-    st = gd_run_fit(run, &r);
-    out->diverged = st == GD_ERR_NUMERIC;
-    if (st == GD_OK || out->diverged) {
-        out->final_train_loss = r.final_train_loss;
-        out->best_val_accuracy = r.best_val_accuracy;
-        out->test_accuracy = r.tested ? r.test.accuracy : NAN;
-        st = GD_OK;
-    } else {
+    st = train_epochs(run, out);
+    /* The last model on its own training split in evaluation mode: the accuracy that the
+     * epoch's running figure (with dropout on, weights moving) only approximates. */
+    gd_evaluation ev = {.accuracy = NAN};
+    if (st == GD_OK && !out->diverged &&
+        (st = gd_evaluate(gd_run_model(run), gd_run_dataset(run, "train"), NULL, &ev, &err)) != GD_OK)
+        gd_fail(msg, st, "lab: %s", err.message);
+    else if (st != GD_OK)
         gd_fail(msg, st, "lab: %s", gd_run_error(run));
-    }
+    out->train_eval_accuracy = ev.accuracy;
+    out->final_train_loss = out->epochs ? out->train_loss[out->epochs - 1] : NAN;
     gd_run_free(run);
     return st;
 }
