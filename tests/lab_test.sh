@@ -72,6 +72,16 @@ for x in d["claims"]:
 PY
 }
 
+# ---------------------------------------------------------------- sigmoid-saturation
+# One thread: batches of 10 are too small to share between two.
+expect "gradus lab sigmoid-saturation --quick (Fashion-MNIST)" 0 "$GRADUS" lab sigmoid-saturation --quick --threads 1 --out d
+awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"
+claims "sigmoid-saturation: the sigmoid net's first layer gets under 1% of its fifth's gradient, ReLU's 10x more, every seed; verdicts are the numbers'" \
+    d/sigmoid-saturation.json '
+assert max(c["sigmoid-starves-first-layer"]["values"]) < 0.01, c["sigmoid-starves-first-layer"]
+assert min(c["relu-passes-more"]["values"]) > 1, c["relu-passes-more"]
+'
+
 # ---------------------------------------------------------------- learning-rate
 expect "gradus lab learning-rate --quick (Fashion-MNIST)" 0 "$GRADUS" lab learning-rate --quick --threads 2 --out d
 awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"
@@ -129,6 +139,11 @@ if find_browser; then
     browse "$WORK/d/bn-dropout.html" "$WORK/bnd.dom"
     console_clean "chromium loads the bn-dropout page with a silent console" "$WORK/bnd.dom"
     drawn "the bn-dropout page draws fig-small-gap" "$WORK/bnd.dom" fig-small-gap
+    browse "$WORK/d/sigmoid-saturation.html" "$WORK/sig.dom"
+    console_clean "chromium loads the sigmoid-saturation page with a silent console" "$WORK/sig.dom"
+    for id in fig-grad-by-layer fig-top-layer fig-loss; do
+        drawn "the sigmoid-saturation page draws $id" "$WORK/sig.dom" "$id"
+    done
     browse "$WORK/d/learning-rate.html" "$WORK/lr.dom"
     console_clean "chromium loads the learning-rate page with a silent console" "$WORK/lr.dom"
     for id in fig-loss-by-rate fig-range-test; do

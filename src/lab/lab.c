@@ -11,6 +11,10 @@
 #include <string.h>
 
 static const gd_lab_entry LAB[] = {
+    {{"sigmoid-saturation", "Saturated neurons kill the gradients: a deep sigmoid net's "
+                            "first layer learns from a trickle, and its top hidden layer "
+                            "is driven to 0 early in training (Glorot and Bengio, 2010)"},
+     gd_lab_sigmoid_saturation, 3},
     {{"init-depth", "Weights too small make a deep net's activations go to zero, too large "
                     "saturate them; Xavier (tanh) and He (ReLU) keep them alive, and equal "
                     "weights never break their symmetry"},

@@ -86,5 +86,6 @@ gd_status gd_lab_init_depth(gd_lab_doc *doc, char *msg);
 gd_status gd_lab_learning_rate(gd_lab_doc *doc, char *msg);
 gd_status gd_lab_preprocessing(gd_lab_doc *doc, char *msg);
 gd_status gd_lab_bn_dropout(gd_lab_doc *doc, char *msg);
+gd_status gd_lab_sigmoid_saturation(gd_lab_doc *doc, char *msg);
 
 #endif
