@@ -82,6 +82,18 @@ assert max(c["sigmoid-starves-first-layer"]["values"]) < 0.01, c["sigmoid-starve
 assert min(c["relu-passes-more"]["values"]) > 1, c["relu-passes-more"]
 '
 
+# ---------------------------------------------------------------- exp-cost
+# Timings: their figures are checked for their layout and the verdicts for the rule, but
+# no direction of speed is asserted (a loaded machine must not fail a test).
+expect "gradus lab exp-cost --quick" 0 "$GRADUS" lab exp-cost --quick --threads 1 --out d
+awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"
+claims "exp-cost: six activations' positive timings; verdicts are the numbers'" d/exp-cost.json '
+rows = {t["id"]: t for t in d["tables"]}["cost"]["rows"]
+assert [r["label"] for r in rows] == ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu"]
+assert all(v > 0 for r in rows for v in r["values"][1:4]), rows
+assert all(0 < r["values"][4] < 1 for r in rows), rows
+'
+
 # ---------------------------------------------------------------- learning-rate
 expect "gradus lab learning-rate --quick (Fashion-MNIST)" 0 "$GRADUS" lab learning-rate --quick --threads 2 --out d
 awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"

@@ -15,6 +15,9 @@ static const gd_lab_entry LAB[] = {
                             "first layer learns from a trickle, and its top hidden layer "
                             "is driven to 0 early in training (Glorot and Bengio, 2010)"},
      gd_lab_sigmoid_saturation, 3},
+    {{"exp-cost", "exp() is a bit compute expensive: sigmoid, tanh, ELU and GELU cost more "
+                  "per element than ReLU, but a small share of a training step"},
+     gd_lab_exp_cost, 3},
     {{"init-depth", "Weights too small make a deep net's activations go to zero, too large "
                     "saturate them; Xavier (tanh) and He (ReLU) keep them alive, and equal "
                     "weights never break their symmetry"},
