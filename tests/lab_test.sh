@@ -82,6 +82,17 @@ assert max(c["sigmoid-starves-first-layer"]["values"]) < 0.01, c["sigmoid-starve
 assert min(c["relu-passes-more"]["values"]) > 1, c["relu-passes-more"]
 '
 
+# ---------------------------------------------------------------- zero-centred-outputs
+expect "gradus lab zero-centred-outputs --quick (Fashion-MNIST)" 0 "$GRADUS" lab zero-centred-outputs --quick --threads 1 --out d
+awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"
+# One sample: dL/dw = delta x, so all-positive x gives one sign per unit, exactly.
+claims "zero-centred-outputs: one sign for every unit on raw pixels and after sigmoid, none when centred or after tanh; verdicts are the numbers'" \
+    d/zero-centred-outputs.json '
+assert c["raw-pixels-one-sign"]["values"] == [1, 1, 1], c["raw-pixels-one-sign"]
+assert c["centred-pixels-mixed"]["values"] == [0, 0, 0], c["centred-pixels-mixed"]
+assert c["sigmoid-outputs-one-sign"]["values"] == [1, 1, 1], c["sigmoid-outputs-one-sign"]
+'
+
 # ---------------------------------------------------------------- exp-cost
 # Timings: their figures are checked for their layout and the verdicts for the rule, but
 # no direction of speed is asserted (a loaded machine must not fail a test).

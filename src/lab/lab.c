@@ -15,6 +15,10 @@ static const gd_lab_entry LAB[] = {
                             "first layer learns from a trickle, and its top hidden layer "
                             "is driven to 0 early in training (Glorot and Bengio, 2010)"},
      gd_lab_sigmoid_saturation, 3},
+    {{"zero-centred-outputs", "Sigmoid outputs are not zero-centred: all-positive inputs "
+                              "give each unit's weights gradients of one sign, and "
+                              "zero-centred inputs or outputs learn in fewer steps"},
+     gd_lab_zero_centred, 3},
     {{"exp-cost", "exp() is a bit compute expensive: sigmoid, tanh, ELU and GELU cost more "
                   "per element than ReLU, but a small share of a training step"},
      gd_lab_exp_cost, 3},
