@@ -17,20 +17,23 @@
 
 static const char *const HELP =
     "usage: gradus lab list\n"
-    "       gradus lab NAME [--quick] [--seeds N] [--seed N] [--threads N]\n"
-    "                       [--out DIR]\n"
+    "       gradus lab NAME|all [--quick] [--seeds N] [--seed N] [--threads N]\n"
+    "                           [--out DIR] [--lang en|ko]\n"
     "\n"
     "Measures a claim of the lecture \"Training Neural Networks\" and says whether it\n"
     "held here, with the numbers: each claim is a metric measured once per seed, its\n"
     "95% interval against the claim's threshold (held, did not hold, inconclusive).\n"
     "Writes every measured number to DIR/NAME.json (docs/lab.md) and draws them in\n"
-    "DIR/NAME.html, a self-contained page.\n"
+    "DIR/NAME.html, a self-contained page. `gradus lab all` runs every experiment\n"
+    "and writes the lecture notebook, DIR/notebook.html: each claim, its figures,\n"
+    "numbers, verdict and the command that measures it again.\n"
     "\n"
     "  --quick              a reduced size that keeps the claim measurable\n"
     "  --seeds N            repetitions with other seeds          [the experiment's]\n"
     "  --seed N             the first seed                                       [1]\n"
     "  --threads N          threads (0: all cores)                               [0]\n"
-    "  --out DIR            where the JSON file and the page go                [lab]\n"
+    "  --out DIR            where the JSON files and the pages go              [lab]\n"
+    "  --lang en|ko         the pages' words in English or Korean               [en]\n"
     "  -h, --help           this text\n"
     "\n"
     "Exit codes: 0 measured (whatever the verdicts), 1 a file that cannot be\n"
@@ -38,7 +41,7 @@ static const char *const HELP =
 
 typedef struct lab_args {
     gd_lab_options opt;
-    const char *name, *out;
+    const char *name, *out, *lang;
 } lab_args;
 
 static int parse_args(lab_args *a, int argc, char **argv)
@@ -47,6 +50,7 @@ static int parse_args(lab_args *a, int argc, char **argv)
         {"quick", no_argument, 0, 'q'},       {"seeds", required_argument, 0, 'n'},
         {"seed", required_argument, 0, 's'},  {"threads", required_argument, 0, 't'},
         {"out", required_argument, 0, 'o'},   {"help", no_argument, 0, 'h'},
+        {"lang", required_argument, 0, 'l'},
         {0, 0, 0, 0}};
     int opt;
     int64_t v;
@@ -57,6 +61,11 @@ static int parse_args(lab_args *a, int argc, char **argv)
         case 'h': fputs(HELP, stdout); print_common_help(stdout); return -1;
         case 'q': a->opt.quick = true; break;
         case 'o': a->out = optarg; break;
+        case 'l':
+            if (strcmp(optarg, "en") != 0 && strcmp(optarg, "ko") != 0)
+                return fail(EXIT_USAGE, CMD, "--lang %s: expected en or ko", optarg);
+            a->lang = optarg;
+            break;
         case 'n':
         case 't':
             if (!parse_int64(optarg, &v) || v < (opt == 'n' ? 1 : 0) || v > (opt == 'n' ? 100 : 4096))
@@ -199,7 +208,8 @@ static void print_doc(const cJSON *doc)
 /* ------------------------------------------------------------ the command */
 
 /* DIR/NAME.json and DIR/NAME.html. */
-static int save(const char *dir, const char *name, const char *json, const cJSON *doc)
+static int save(const char *dir, const char *name, const char *json, const cJSON *doc,
+                const char *lang)
 {
     if (mkdir(dir, 0755) != 0 && errno != EEXIST)
         return fail(EXIT_FAILURE_RUN, CMD, "%s: %s", dir, strerror(errno));
@@ -211,15 +221,60 @@ static int save(const char *dir, const char *name, const char *json, const cJSON
         return fail_status(CMD, st, err.message);
     printf("\nnumbers: %s\n", path);
     snprintf(path, sizeof path, "%s/%s.html", dir, name);
-    int rc = lab_page(doc, path);
+    int rc = lab_page(doc, path, lang);
     if (rc == EXIT_OK)
         printf("page:    %s\n", path);
     return rc;
 }
 
+/* One experiment run, printed and saved; its document into *out (the caller's to free). */
+static int run_one(const lab_args *a, const char *name, bool brief, cJSON **out)
+{
+    char *json = NULL;
+    gd_error err;
+    *out = NULL;
+    gd_status st = gd_lab_run(name, &a->opt, &json, &err);
+    if (st != GD_OK)
+        return fail_status(CMD, st, err.message);
+    cJSON *doc = cJSON_Parse(json);
+    int rc = EXIT_OK;
+    if (doc && brief) {
+        printf("\n%s: %.1f s\n", name, item_number(cJSON_GetObjectItemCaseSensitive(doc, "seconds")));
+        print_verdicts(doc);
+    } else if (doc) {
+        print_doc(doc);
+    }
+    rc = doc ? save(a->out, name, json, doc, a->lang) : fail(EXIT_FAILURE_RUN, CMD, "out of memory");
+    free(json);
+    if (rc == EXIT_OK)
+        *out = doc;
+    else
+        cJSON_Delete(doc);
+    return rc;
+}
+
+static int run_all(const lab_args *a)
+{
+    size_t n = gd_lab_count();
+    cJSON **docs = calloc(n, sizeof *docs);
+    if (!docs)
+        return fail(EXIT_FAILURE_RUN, CMD, "out of memory");
+    int rc = EXIT_OK;
+    for (size_t i = 0; rc == EXIT_OK && i < n; i++)
+        rc = run_one(a, gd_lab_at(i)->name, true, &docs[i]);
+    char path[4096];
+    snprintf(path, sizeof path, "%s/notebook.html", a->out);
+    if (rc == EXIT_OK && (rc = lab_notebook(docs, (int)n, path, a->lang)) == EXIT_OK)
+        printf("\nnotebook: %s\n", path);
+    for (size_t i = 0; i < n; i++)
+        cJSON_Delete(docs[i]);
+    free(docs);
+    return rc;
+}
+
 int cmd_lab(int argc, char **argv)
 {
-    lab_args a = {.out = "lab"};
+    lab_args a = {.out = "lab", .lang = "en"};
     gd_lab_defaults(&a.opt);
     if (argc == 2 && strcmp(argv[1], "list") == 0) {
         list();
@@ -230,22 +285,13 @@ int cmd_lab(int argc, char **argv)
         return rc < 0 ? EXIT_OK : rc;
     if (strcmp(a.name, "list") == 0)
         return list(), EXIT_OK;
+    if (strcmp(a.name, "all") == 0)
+        return run_all(&a);
     if (!gd_lab_find(a.name))
         return fail(EXIT_USAGE, CMD, "no experiment is named \"%s\" (gradus lab list names "
                     "them)", a.name);
-    char *json = NULL;
-    gd_error err;
-    gd_status st = gd_lab_run(a.name, &a.opt, &json, &err);
-    if (st != GD_OK)
-        return fail_status(CMD, st, err.message);
-    cJSON *doc = cJSON_Parse(json);
-    if (doc) {
-        print_doc(doc);
-        rc = save(a.out, a.name, json, doc);
-    } else {
-        rc = fail(EXIT_FAILURE_RUN, CMD, "out of memory");
-    }
+    cJSON *doc = NULL;
+    rc = run_one(&a, a.name, false, &doc);
     cJSON_Delete(doc);
-    free(json);
     return rc;
 }

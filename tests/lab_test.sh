@@ -1,7 +1,9 @@
 #!/bin/sh
 # Tests of `gradus lab`: the list, init-depth --quick (its table and verdicts within 80
-# columns, its JSON file's layout of docs/lab.md, its page, which chromium must load with a
-# silent console and every figure laid out; skipped, saying so, without chromium, and
+# columns, its JSON file's layout of docs/lab.md, the same numbers twice), `lab all --quick
+# --lang ko` (every experiment's claims in the direction this data shows, each verdict the
+# rule's reading of its interval, the Korean notebook), the pages and the notebook in
+# chromium (a silent console, every figure laid out; skipped, saying so, without chromium,
 # required under GRADUS_TEST_BROWSER=required), the refusals' exit codes.
 #
 #   tests/lab_test.sh path/to/gradus
@@ -72,22 +74,35 @@ for x in d["claims"]:
 PY
 }
 
-# ---------------------------------------------------------------- sigmoid-saturation
-# One thread: batches of 10 are too small to share between two.
-expect "gradus lab sigmoid-saturation --quick (Fashion-MNIST)" 0 "$GRADUS" lab sigmoid-saturation --quick --threads 1 --out d
+# ---------------------------------------------------------------- gradus lab all
+# Every experiment once, --quick, one thread (batches of 10 in sigmoid-saturation are too
+# small to share), the notebook in Korean; the sections below read its JSON files.
+expect "gradus lab all --quick --lang ko" 0 "$GRADUS" lab all --quick --threads 1 --out nb --lang ko
 awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"
+contains "says where the notebook is" "$WORK/out" "^notebook: nb/notebook.html$"
+missing=0
+for name in $("$GRADUS" lab list | grep -v '^ '); do
+    [ -s "nb/$name.json" ] && [ -s "nb/$name.html" ] || missing=$((missing + 1))
+    grep -q "id=\"exp-$name\"" nb/notebook.html || missing=$((missing + 1))
+done
+[ "$missing" -eq 0 ] && ok "every experiment has its JSON, its page and a notebook section" \
+    || bad "$missing JSON files, pages or notebook sections missing"
+contains "the notebook's words are Korean" nb/notebook.html "성립"
+contains "... its claims too" nb/notebook.html "가중치가 너무 작으면"
+contains "... with each command that measures it again" nb/notebook.html "gradus lab init-depth --quick --seeds 3 --seed 1"
+tail -c 8 nb/notebook.html | grep -q '</html>' && ok "the notebook is whole HTML" || bad "the notebook is whole HTML"
+
+# ---------------------------------------------------------------- sigmoid-saturation
 claims "sigmoid-saturation: the sigmoid net's first layer gets under 1% of its fifth's gradient, ReLU's 10x more, every seed; verdicts are the numbers'" \
-    d/sigmoid-saturation.json '
+    nb/sigmoid-saturation.json '
 assert max(c["sigmoid-starves-first-layer"]["values"]) < 0.01, c["sigmoid-starves-first-layer"]
 assert min(c["relu-passes-more"]["values"]) > 1, c["relu-passes-more"]
 '
 
 # ---------------------------------------------------------------- zero-centred-outputs
-expect "gradus lab zero-centred-outputs --quick (Fashion-MNIST)" 0 "$GRADUS" lab zero-centred-outputs --quick --threads 1 --out d
-awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"
 # One sample: dL/dw = delta x, so all-positive x gives one sign per unit, exactly.
 claims "zero-centred-outputs: one sign for every unit on raw pixels and after sigmoid, none when centred or after tanh; verdicts are the numbers'" \
-    d/zero-centred-outputs.json '
+    nb/zero-centred-outputs.json '
 assert c["raw-pixels-one-sign"]["values"] == [1, 1, 1], c["raw-pixels-one-sign"]
 assert c["centred-pixels-mixed"]["values"] == [0, 0, 0], c["centred-pixels-mixed"]
 assert c["sigmoid-outputs-one-sign"]["values"] == [1, 1, 1], c["sigmoid-outputs-one-sign"]
@@ -96,9 +111,7 @@ assert c["sigmoid-outputs-one-sign"]["values"] == [1, 1, 1], c["sigmoid-outputs-
 # ---------------------------------------------------------------- exp-cost
 # Timings: their figures are checked for their layout and the verdicts for the rule, but
 # no direction of speed is asserted (a loaded machine must not fail a test).
-expect "gradus lab exp-cost --quick" 0 "$GRADUS" lab exp-cost --quick --threads 1 --out d
-awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"
-claims "exp-cost: six activations' positive timings; verdicts are the numbers'" d/exp-cost.json '
+claims "exp-cost: six activations' positive timings; verdicts are the numbers'" nb/exp-cost.json '
 rows = {t["id"]: t for t in d["tables"]}["cost"]["rows"]
 assert [r["label"] for r in rows] == ["sigmoid", "tanh", "relu", "leaky_relu", "elu", "gelu"]
 assert all(v > 0 for r in rows for v in r["values"][1:4]), rows
@@ -106,11 +119,9 @@ assert all(0 < r["values"][4] < 1 for r in rows), rows
 '
 
 # ---------------------------------------------------------------- learning-rate
-expect "gradus lab learning-rate --quick (Fashion-MNIST)" 0 "$GRADUS" lab learning-rate --quick --threads 2 --out d
-awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"
 # What the lecture's picture shows and this data shows with it, every seed.
 claims "learning-rate: low is slow, very low barely moves, very high explodes; verdicts are the numbers'" \
-    d/learning-rate.json '
+    nb/learning-rate.json '
 assert min(c["low-is-slow"]["values"]) > 0, c["low-is-slow"]
 assert min(c["very-low-barely-moves"]["values"]) > 0.8, c["very-low-barely-moves"]
 assert c["very-high-explodes"]["values"] == [1, 1, 1], c["very-high-explodes"]
@@ -119,20 +130,16 @@ assert len(rows) == 3 and all(r["values"][1] > 0 for r in rows)  # the range tes
 '
 
 # ---------------------------------------------------------------- preprocessing
-expect "gradus lab preprocessing --quick (Fashion-MNIST)" 0 "$GRADUS" lab preprocessing --quick --threads 2 --out d
-awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"
 claims "preprocessing: centred and standardised inputs train faster than raw ones on every seed; verdicts are the numbers'" \
-    d/preprocessing.json '
+    nb/preprocessing.json '
 assert min(c["standardising-helps"]["values"]) > 0, c["standardising-helps"]
 assert min(c["centring-helps"]["values"]) > 0, c["centring-helps"]
 assert len({t["id"]: t for t in d["tables"]}["by-input"]["rows"]) == 12
 '
 
 # ---------------------------------------------------------------- bn-dropout
-expect "gradus lab bn-dropout --quick (Fashion-MNIST)" 0 "$GRADUS" lab bn-dropout --quick --threads 2 --out d
-awk 'length > 80 { exit 1 }' "$WORK/out" && ok "its output fits 80 columns" || bad "its output fits 80 columns"
 claims "bn-dropout: dropout narrows the small set's gap on every seed; verdicts are the numbers'" \
-    d/bn-dropout.json '
+    nb/bn-dropout.json '
 assert min(c["dropout-regularises"]["values"]) > 0, c["dropout-regularises"]
 assert len({t["id"]: t for t in d["tables"]}["by-net"]["rows"]) == 24
 '
@@ -154,20 +161,25 @@ if find_browser; then
               fig-hist-relu-xavier fig-hist-relu-he; do
         drawn "the lab page draws $id" "$WORK/lab.dom" "$id"
     done
-    browse "$WORK/d/preprocessing.html" "$WORK/pre.dom"
+    browse "$WORK/nb/preprocessing.html" "$WORK/pre.dom"
     console_clean "chromium loads the preprocessing page with a silent console" "$WORK/pre.dom"
     for id in fig-loss-by-input fig-val-by-input; do
         drawn "the preprocessing page draws $id" "$WORK/pre.dom" "$id"
     done
-    browse "$WORK/d/bn-dropout.html" "$WORK/bnd.dom"
+    browse "$WORK/nb/notebook.html" "$WORK/nb.dom"
+    console_clean "chromium loads the notebook with a silent console" "$WORK/nb.dom"
+    for id in init-depth-std-by-layer learning-rate-loss-by-rate sigmoid-saturation-grad-by-layer; do
+        drawn "the notebook draws $id" "$WORK/nb.dom" "$id"
+    done
+    browse "$WORK/nb/bn-dropout.html" "$WORK/bnd.dom"
     console_clean "chromium loads the bn-dropout page with a silent console" "$WORK/bnd.dom"
     drawn "the bn-dropout page draws fig-small-gap" "$WORK/bnd.dom" fig-small-gap
-    browse "$WORK/d/sigmoid-saturation.html" "$WORK/sig.dom"
+    browse "$WORK/nb/sigmoid-saturation.html" "$WORK/sig.dom"
     console_clean "chromium loads the sigmoid-saturation page with a silent console" "$WORK/sig.dom"
     for id in fig-grad-by-layer fig-top-layer fig-loss; do
         drawn "the sigmoid-saturation page draws $id" "$WORK/sig.dom" "$id"
     done
-    browse "$WORK/d/learning-rate.html" "$WORK/lr.dom"
+    browse "$WORK/nb/learning-rate.html" "$WORK/lr.dom"
     console_clean "chromium loads the learning-rate page with a silent console" "$WORK/lr.dom"
     for id in fig-loss-by-rate fig-range-test; do
         drawn "the learning-rate page draws $id" "$WORK/lr.dom" "$id"
