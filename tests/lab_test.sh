@@ -99,6 +99,15 @@ assert max(c["sigmoid-starves-first-layer"]["values"]) < 0.01, c["sigmoid-starve
 assert min(c["relu-passes-more"]["values"]) > 1, c["relu-passes-more"]
 '
 
+# ---------------------------------------------------------------- batchnorm
+claims "batchnorm: more grid cells train with batch norm and it trains at lr 1 where the plain net does not, every seed; verdicts are the numbers'" \
+    nb/batchnorm.json '
+assert min(c["bn-trains-more"]["values"]) > 0, c["bn-trains-more"]
+assert min(c["bn-allows-higher-lr"]["values"]) > 0.1, c["bn-allows-higher-lr"]
+t = {t["id"]: t for t in d["tables"]}
+assert len(t["grid"]["rows"]) == 9 and len(t["test-modes"]["rows"]) == 3
+'
+
 # ---------------------------------------------------------------- zero-centred-outputs
 # One sample: dL/dw = delta x, so all-positive x gives one sign per unit, exactly.
 claims "zero-centred-outputs: one sign for every unit on raw pixels and after sigmoid, none when centred or after tanh; verdicts are the numbers'" \

@@ -33,6 +33,9 @@ static const gd_lab_entry LAB[] = {
     {{"preprocessing", "Zero-centred (and standardised) inputs help the optimiser; "
                        "whitening is not needed for images"},
      gd_lab_preprocessing, 3},
+    {{"batchnorm", "Batch norm improves gradient flow, allows higher learning rates, depends "
+                   "less on initialisation, and behaves differently at test time"},
+     gd_lab_batchnorm, 3},
     {{"bn-dropout", "Batch norm regularises; with it, dropout is often used less"},
      gd_lab_bn_dropout, 3},
 };

@@ -89,5 +89,6 @@ gd_status gd_lab_bn_dropout(gd_lab_doc *doc, char *msg);
 gd_status gd_lab_sigmoid_saturation(gd_lab_doc *doc, char *msg);
 gd_status gd_lab_exp_cost(gd_lab_doc *doc, char *msg);
 gd_status gd_lab_zero_centred(gd_lab_doc *doc, char *msg);
+gd_status gd_lab_batchnorm(gd_lab_doc *doc, char *msg);
 
 #endif
