@@ -104,6 +104,24 @@ static const ko_entry KO[] = {
     {"whitening-not-needed", "백색화는 이미지에 보탬이 적다: 검증 정확도가 표준화보다 1점 넘게 "
                              "높지 않다"},
     {"whitening-not-needed:metric", "마지막 검증 정확도, 백색화 빼기 표준화"},
+    /* batchnorm */
+    {"batchnorm", "배치 정규화는 기울기 흐름을 좋게 하고, 더 높은 학습률을 허용하며, 초기화에 "
+                  "덜 의존하고, 테스트 때 다르게 동작한다"},
+    {"bn-trains-more", "배치 정규화는 초기화와 학습률에 덜 의존한다: 격자의 더 많은 실행이 "
+                       "학습된다"},
+    {"bn-trains-more:metric", "3 x 3 격자에서 검증 정확도 0.5를 넘은 실행 수, 배치 정규화 "
+                              "있음 빼기 없음"},
+    {"bn-allows-higher-lr", "배치 정규화는 더 높은 학습률을 허용한다: 격자 가운데 학습률의 "
+                            "10배인 1에서, 일반 망이 못 배우는 곳에서 배운다"},
+    {"bn-allows-higher-lr:metric", "가중치 표준편차 0.1, 학습률 1에서 검증 정확도, 배치 정규화 "
+                                   "있음 빼기 없음"},
+    {"bn-steadies-inputs", "배치 정규화는 한 유닛 입력의 분포를 학습 내내 안정되게 지킨다 "
+                           "(Ioffe, Szegedy)"},
+    {"bn-steadies-inputs:metric", "마지막 시그모이드 입력 중앙값의 학습 중 표준편차, 없음 빼기 "
+                                  "있음"},
+    {"bn-differs-at-test", "배치 정규화는 테스트 때 다르게 동작한다: 제 통계를 쓰는 아주 작은 "
+                           "배치는 실패하고 이동 통계는 잘 된다 (표본 하나는 아예 거부된다)"},
+    {"bn-differs-at-test:metric", "테스트 정확도, 이동 통계 빼기 크기 2의 배치"},
     /* bn-dropout */
     {"dropout-regularises", "드롭아웃은 작은 학습 집합에서 학습과 검증 정확도의 차이를 줄인다"},
     {"dropout-regularises:metric", "드롭아웃 없을 때의 차이 빼기 있을 때의 차이, 표본 500개, "
