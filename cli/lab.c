@@ -211,8 +211,6 @@ static void print_doc(const cJSON *doc)
 static int save(const char *dir, const char *name, const char *json, const cJSON *doc,
                 const char *lang)
 {
-    if (mkdir(dir, 0755) != 0 && errno != EEXIST)
-        return fail(EXIT_FAILURE_RUN, CMD, "%s: %s", dir, strerror(errno));
     char path[4096];
     snprintf(path, sizeof path, "%s/%s.json", dir, name);
     gd_error err;
@@ -285,11 +283,14 @@ int cmd_lab(int argc, char **argv)
         return rc < 0 ? EXIT_OK : rc;
     if (strcmp(a.name, "list") == 0)
         return list(), EXIT_OK;
-    if (strcmp(a.name, "all") == 0)
-        return run_all(&a);
-    if (!gd_lab_find(a.name))
+    if (strcmp(a.name, "all") != 0 && !gd_lab_find(a.name))
         return fail(EXIT_USAGE, CMD, "no experiment is named \"%s\" (gradus lab list names "
                     "them)", a.name);
+    if (mkdir(a.out, 0755) != 0 && errno != EEXIST)
+        return fail(EXIT_FAILURE_RUN, CMD, "%s: %s", a.out, strerror(errno));
+    a.opt.dir = a.out; /* search's studies go there too */
+    if (strcmp(a.name, "all") == 0)
+        return run_all(&a);
     cJSON *doc = NULL;
     rc = run_one(&a, a.name, false, &doc);
     cJSON_Delete(doc);

@@ -122,6 +122,15 @@ static const ko_entry KO[] = {
     {"bn-differs-at-test", "배치 정규화는 테스트 때 다르게 동작한다: 제 통계를 쓰는 아주 작은 "
                            "배치는 실패하고 이동 통계는 잘 된다 (표본 하나는 아예 거부된다)"},
     {"bn-differs-at-test:metric", "테스트 정확도, 이동 통계 빼기 크기 2의 배치"},
+    /* search */
+    {"search", "같은 예산에서 무작위 탐색이 격자 탐색보다 낫다: 중요한 매개변수의 값을 더 많이 "
+               "시도한다 (Bergstra, Bengio 2012)"},
+    {"random-tries-more-values", "같은 예산에서 무작위 탐색은 중요한 매개변수의 값을 격자 "
+                                 "탐색보다 더 많이 시도한다"},
+    {"random-tries-more-values:metric", "시도 9번에서 써 본 서로 다른 학습률의 수, 무작위 빼기 "
+                                        "격자"},
+    {"random-at-least-as-good", "...그래서 같거나 더 좋은 설정을 찾는다"},
+    {"random-at-least-as-good:metric", "가장 좋은 검증 정확도, 무작위 빼기 격자"},
     /* bn-dropout */
     {"dropout-regularises", "드롭아웃은 작은 학습 집합에서 학습과 검증 정확도의 차이를 줄인다"},
     {"dropout-regularises:metric", "드롭아웃 없을 때의 차이 빼기 있을 때의 차이, 표본 500개, "

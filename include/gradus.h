@@ -1878,6 +1878,8 @@ typedef struct gd_lab_options {
     uint64_t seed;    /* the first seed; repetition r uses seed + r */
     int threads;      /* 0: every core */
     const char *data; /* the data for experiments that train (NULL: "fashion-mnist") */
+    const char *dir;  /* an existing folder for experiments that keep files (search's
+                         studies, which gradus report draws); NULL: they are refused */
 } gd_lab_options;
 GD_API void gd_lab_defaults(gd_lab_options *o);
 

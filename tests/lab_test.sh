@@ -99,6 +99,14 @@ assert max(c["sigmoid-starves-first-layer"]["values"]) < 0.01, c["sigmoid-starve
 assert min(c["relu-passes-more"]["values"]) > 1, c["relu-passes-more"]
 '
 
+# ---------------------------------------------------------------- search
+claims "search: random search tries 9 learning rates where the grid tries 3, every seed; verdicts are the numbers'" \
+    nb/search.json '
+assert c["random-tries-more-values"]["values"] == [6, 6, 6], c["random-tries-more-values"]
+'
+[ -s nb/search-studies/random-1/journal.jsonl ] && [ -d nb/search-studies/grid-3/trials/0008 ] \
+    && ok "the studies are kept in the lab's folder" || bad "the studies are kept in the lab's folder"
+
 # ---------------------------------------------------------------- batchnorm
 claims "batchnorm: more grid cells train with batch norm and it trains at lr 1 where the plain net does not, every seed; verdicts are the numbers'" \
     nb/batchnorm.json '

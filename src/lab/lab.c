@@ -36,6 +36,9 @@ static const gd_lab_entry LAB[] = {
     {{"batchnorm", "Batch norm improves gradient flow, allows higher learning rates, depends "
                    "less on initialisation, and behaves differently at test time"},
      gd_lab_batchnorm, 3},
+    {{"search", "Random search beats grid search with the same budget: it tries more values "
+                "of the parameter that matters (Bergstra and Bengio, 2012)"},
+     gd_lab_search, 3},
     {{"bn-dropout", "Batch norm regularises; with it, dropout is often used less"},
      gd_lab_bn_dropout, 3},
 };
@@ -61,7 +64,8 @@ const gd_lab_info *gd_lab_find(const char *name)
 
 void gd_lab_defaults(gd_lab_options *o)
 {
-    *o = (gd_lab_options){.quick = false, .seeds = 0, .seed = 1, .threads = 0, .data = NULL};
+    *o = (gd_lab_options){.quick = false, .seeds = 0, .seed = 1, .threads = 0, .data = NULL,
+                          .dir = NULL};
 }
 
 const char *gd_verdict_name(gd_verdict v)

@@ -90,5 +90,6 @@ gd_status gd_lab_sigmoid_saturation(gd_lab_doc *doc, char *msg);
 gd_status gd_lab_exp_cost(gd_lab_doc *doc, char *msg);
 gd_status gd_lab_zero_centred(gd_lab_doc *doc, char *msg);
 gd_status gd_lab_batchnorm(gd_lab_doc *doc, char *msg);
+gd_status gd_lab_search(gd_lab_doc *doc, char *msg);
 
 #endif
