@@ -248,8 +248,9 @@ static void test_table(gd_lab_doc *doc, const per_seed *p, int n)
 }
 
 static gd_status one_seed(gd_lab_doc *doc, uint64_t seed, bool first, gd_data_cache *cache,
-                          per_seed *p, char *msg)
+                          void *out, char *msg)
 {
+    per_seed *p = out;
     static sigmoid_net nets[2];
     gd_status st = grid(doc, seed, cache, p->acc, msg);
     for (int bn = 0; st == GD_OK && bn < 2; bn++) {
@@ -303,22 +304,13 @@ static void judge_all(gd_lab_doc *doc, const per_seed *p, int n)
     gd_lab_judge(doc, &claims[3], v, n);
 }
 
+static void finish(gd_lab_doc *doc, const void *all, int n)
+{
+    judge_all(doc, all, n);
+    test_table(doc, all, n);
+}
+
 gd_status gd_lab_batchnorm(gd_lab_doc *doc, char *msg)
 {
-    int n = doc->seeds;
-    per_seed *p = calloc((size_t)n, sizeof *p);
-    gd_data_cache *cache = NULL;
-    gd_error err;
-    gd_status st = p ? gd_data_cache_new(&cache, &err) : GD_ERR_NO_MEMORY;
-    if (st != GD_OK)
-        gd_fail(msg, st, "batchnorm: out of memory");
-    for (int i = 0; st == GD_OK && i < n; i++)
-        st = one_seed(doc, doc->opt->seed + (uint64_t)i, i == 0, cache, &p[i], msg);
-    if (st == GD_OK) {
-        judge_all(doc, p, n);
-        test_table(doc, p, n);
-    }
-    gd_data_cache_free(cache);
-    free(p);
-    return st;
+    return gd_lab_over_seeds(doc, sizeof(per_seed), one_seed, finish, msg);
 }

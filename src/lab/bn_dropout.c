@@ -61,8 +61,9 @@ static void curves(gd_lab_doc *doc, gd_lab_trained t[NETS])
 }
 
 static gd_status one_seed(gd_lab_doc *doc, uint64_t seed, bool first, gd_data_cache *cache,
-                          per_seed *p, char *msg)
+                          void *out, char *msg)
 {
+    per_seed *p = out;
     static gd_lab_trained t[SIZES][NETS];
     gd_status st = GD_OK;
     for (int z = 0; st == GD_OK && z < SIZES; z++)
@@ -83,7 +84,7 @@ static gd_status one_seed(gd_lab_doc *doc, uint64_t seed, bool first, gd_data_ca
 
 static void judge_all(gd_lab_doc *doc, const per_seed *p, int n)
 {
-    double v[100];
+    double v[100] = {0};
     static const gd_lab_claim claims[] = {
         {"dropout-regularises", "Dropout narrows the gap between training and validation "
          "accuracy on a small training set", "gap without minus gap with dropout, 500 "
@@ -126,22 +127,13 @@ static void results_table(gd_lab_doc *doc, const per_seed *p, int n)
             }
 }
 
+static void finish(gd_lab_doc *doc, const void *all, int n)
+{
+    judge_all(doc, all, n);
+    results_table(doc, all, n);
+}
+
 gd_status gd_lab_bn_dropout(gd_lab_doc *doc, char *msg)
 {
-    int n = doc->seeds;
-    per_seed *p = calloc((size_t)n, sizeof *p);
-    gd_data_cache *cache = NULL;
-    gd_error err;
-    gd_status st = p ? gd_data_cache_new(&cache, &err) : GD_ERR_NO_MEMORY;
-    if (st != GD_OK)
-        gd_fail(msg, st, "bn-dropout: out of memory");
-    for (int i = 0; st == GD_OK && i < n; i++)
-        st = one_seed(doc, doc->opt->seed + (uint64_t)i, i == 0, cache, &p[i], msg);
-    if (st == GD_OK) {
-        judge_all(doc, p, n);
-        results_table(doc, p, n);
-    }
-    gd_data_cache_free(cache);
-    free(p);
-    return st;
+    return gd_lab_over_seeds(doc, sizeof(per_seed), one_seed, finish, msg);
 }

@@ -330,7 +330,7 @@ static gd_status one_seed(gd_lab_doc *doc, uint64_t seed, bool first, float *x, 
 
 static void judge_all(gd_lab_doc *doc, const per_seed *p, int n)
 {
-    double v[100];
+    double v[100] = {0};
     const struct {
         gd_lab_claim c;
         size_t offset;

@@ -81,6 +81,15 @@ gd_status gd_lab_base_settings(const gd_lab_doc *doc, uint64_t seed, gd_settings
 gd_status gd_lab_train(const gd_settings *s, gd_data_cache *cache, const gd_observer *extra,
                        gd_lab_trained *out, char *msg);
 
+/* An experiment repeated over the lab's seeds: one_seed measures repetition seed (first:
+ * the one whose figures the document keeps) into its size bytes of the zeroed array,
+ * every run of the experiment sharing one data cache; finish judges and tabulates the n. */
+typedef gd_status (*gd_lab_seed_fn)(gd_lab_doc *doc, uint64_t seed, bool first,
+                                    gd_data_cache *cache, void *out, char *msg);
+typedef void (*gd_lab_finish_fn)(gd_lab_doc *doc, const void *all, int n);
+gd_status gd_lab_over_seeds(gd_lab_doc *doc, size_t size, gd_lab_seed_fn one_seed,
+                            gd_lab_finish_fn finish, char *msg);
+
 /* The experiments. */
 gd_status gd_lab_init_depth(gd_lab_doc *doc, char *msg);
 gd_status gd_lab_learning_rate(gd_lab_doc *doc, char *msg);

@@ -210,7 +210,7 @@ static double or_worst(double v) { return isnan(v) ? INFINITY : v; }
 
 static void judge_all(gd_lab_doc *doc, const per_seed *p, int n)
 {
-    double v[100];
+    double v[100] = {0};
     static const gd_lab_claim claims[] = {
         {"good-ends-lowest", "The good rate ends with the lowest training loss of the five",
          "the lowest final loss of the other four minus the good one's", false, 0},

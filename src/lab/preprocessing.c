@@ -78,8 +78,9 @@ static gd_status best_of_rates(const gd_lab_doc *doc, uint64_t seed, int k, gd_d
 }
 
 static gd_status one_seed(gd_lab_doc *doc, uint64_t seed, bool first, gd_data_cache *cache,
-                          per_seed *p, char *msg)
+                          void *out, char *msg)
 {
+    per_seed *p = out;
     static gd_lab_trained t[KINDS];
     gd_status st = GD_OK;
     for (int k = 0; st == GD_OK && k < KINDS; k++) {
@@ -96,7 +97,7 @@ static gd_status one_seed(gd_lab_doc *doc, uint64_t seed, bool first, gd_data_ca
 
 static void judge_all(gd_lab_doc *doc, const per_seed *p, int n)
 {
-    double v[100];
+    double v[100] = {0};
     static const gd_lab_claim claims[] = {
         {"centring-helps", "Zero-centred inputs help the optimiser: a lower loss after the "
          "first epoch than raw pixels", "first-epoch training loss at each one's best rate, "
@@ -137,22 +138,13 @@ static void results_table(gd_lab_doc *doc, const per_seed *p, int n)
         }
 }
 
+static void finish(gd_lab_doc *doc, const void *all, int n)
+{
+    judge_all(doc, all, n);
+    results_table(doc, all, n);
+}
+
 gd_status gd_lab_preprocessing(gd_lab_doc *doc, char *msg)
 {
-    int n = doc->seeds;
-    per_seed *p = calloc((size_t)n, sizeof *p);
-    gd_data_cache *cache = NULL;
-    gd_error err;
-    gd_status st = p ? gd_data_cache_new(&cache, &err) : GD_ERR_NO_MEMORY;
-    if (st != GD_OK)
-        gd_fail(msg, st, "preprocessing: out of memory");
-    for (int i = 0; st == GD_OK && i < n; i++)
-        st = one_seed(doc, doc->opt->seed + (uint64_t)i, i == 0, cache, &p[i], msg);
-    if (st == GD_OK) {
-        judge_all(doc, p, n);
-        results_table(doc, p, n);
-    }
-    gd_data_cache_free(cache);
-    free(p);
-    return st;
+    return gd_lab_over_seeds(doc, sizeof(per_seed), one_seed, finish, msg);
 }

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 gd_status gd_lab_set(gd_settings *s, const char *key, const char *text, char *msg)
@@ -84,5 +85,24 @@ gd_status gd_lab_train(const gd_settings *s, gd_data_cache *cache, const gd_obse
     out->train_eval_accuracy = ev.accuracy;
     out->final_train_loss = out->epochs ? out->train_loss[out->epochs - 1] : NAN;
     gd_run_free(run);
+    return st;
+}
+
+gd_status gd_lab_over_seeds(gd_lab_doc *doc, size_t size, gd_lab_seed_fn one_seed,
+                            gd_lab_finish_fn finish, char *msg)
+{
+    int n = doc->seeds;
+    char *all = calloc((size_t)n, size);
+    gd_data_cache *cache = NULL;
+    gd_error err;
+    gd_status st = all ? gd_data_cache_new(&cache, &err) : GD_ERR_NO_MEMORY;
+    if (st != GD_OK)
+        gd_fail(msg, st, "lab: out of memory");
+    for (int i = 0; st == GD_OK && i < n; i++)
+        st = one_seed(doc, doc->opt->seed + (uint64_t)i, i == 0, cache, all + (size_t)i * size, msg);
+    if (st == GD_OK)
+        finish(doc, all, n);
+    gd_data_cache_free(cache);
+    free(all);
     return st;
 }

@@ -137,9 +137,11 @@ typedef struct per_seed {
     double steps[CASES]; /* raw tanh, centred tanh, centred sigmoid */
 } per_seed;
 
-static gd_status one_seed(const gd_lab_doc *doc, uint64_t seed, gd_data_cache *cache,
-                          per_seed *p, char *msg)
+static gd_status one_seed(gd_lab_doc *doc, uint64_t seed, bool first, gd_data_cache *cache,
+                          void *out, char *msg)
 {
+    per_seed *p = out;
+    (void)first;
     gd_status st = GD_OK;
     for (int b = 0; st == GD_OK && b < 2; b++) {
         int batch = b == 0 ? 1 : 100;
@@ -215,22 +217,13 @@ static void results_table(gd_lab_doc *doc, const per_seed *p, int n)
     }
 }
 
+static void finish(gd_lab_doc *doc, const void *all, int n)
+{
+    judge_all(doc, all, n);
+    results_table(doc, all, n);
+}
+
 gd_status gd_lab_zero_centred(gd_lab_doc *doc, char *msg)
 {
-    int n = doc->seeds;
-    per_seed *p = calloc((size_t)n, sizeof *p);
-    gd_data_cache *cache = NULL;
-    gd_error err;
-    gd_status st = p ? gd_data_cache_new(&cache, &err) : GD_ERR_NO_MEMORY;
-    if (st != GD_OK)
-        gd_fail(msg, st, "zero-centred-outputs: out of memory");
-    for (int i = 0; st == GD_OK && i < n; i++)
-        st = one_seed(doc, doc->opt->seed + (uint64_t)i, cache, &p[i], msg);
-    if (st == GD_OK) {
-        judge_all(doc, p, n);
-        results_table(doc, p, n);
-    }
-    gd_data_cache_free(cache);
-    free(p);
-    return st;
+    return gd_lab_over_seeds(doc, sizeof(per_seed), one_seed, finish, msg);
 }
