@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define CMD "lab"
 #define WIDTH 80
@@ -225,13 +226,32 @@ static int save(const char *dir, const char *name, const char *json, const cJSON
     return rc;
 }
 
+/* On a terminal, a line that says which repetition runs (cleared before the results);
+ * elsewhere nothing, so that logs hold the results alone. */
+static void show_progress(void *ctx, const char *experiment, int done, int total)
+{
+    (void)ctx;
+    fprintf(stderr, "\r\033[K%s: repetition %d of %d ...", experiment, done + 1, total);
+    fflush(stderr);
+}
+
+static void clear_progress(void)
+{
+    if (isatty(STDERR_FILENO))
+        fputs("\r\033[K", stderr);
+}
+
 /* One experiment run, printed and saved; its document into *out (the caller's to free). */
 static int run_one(const lab_args *a, const char *name, bool brief, cJSON **out)
 {
     char *json = NULL;
     gd_error err;
     *out = NULL;
-    gd_status st = gd_lab_run(name, &a->opt, &json, &err);
+    gd_lab_options opt = a->opt;
+    if (isatty(STDERR_FILENO))
+        opt.progress = show_progress;
+    gd_status st = gd_lab_run(name, &opt, &json, &err);
+    clear_progress();
     if (st != GD_OK)
         return fail_status(CMD, st, err.message);
     cJSON *doc = cJSON_Parse(json);

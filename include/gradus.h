@@ -1880,6 +1880,10 @@ typedef struct gd_lab_options {
     const char *data; /* the data for experiments that train (NULL: "fashion-mnist") */
     const char *dir;  /* an existing folder for experiments that keep files (search's
                          studies, which gradus report draws); NULL: they are refused */
+    /* Called as each repetition starts (done of total finished so far), for a progress
+     * display; NULL: none. */
+    void (*progress)(void *ctx, const char *experiment, int done, int total);
+    void *progress_ctx;
 } gd_lab_options;
 GD_API void gd_lab_defaults(gd_lab_options *o);
 

@@ -48,6 +48,13 @@ figs = {f["id"]: f for f in d["figures"]}
 h = figs["hist-tanh-large"]["series"][0]
 assert len(h["x"]) == len(h["y"]) + 1 and abs(sum(h["y"]) - 1) < 1e-9
 PY
+grep -q 'repetition' "$WORK/err" && bad "without a terminal no progress line is written" \
+    || ok "without a terminal no progress line is written"
+if command -v script >/dev/null; then
+    script -qc "'$GRADUS' lab init-depth --quick --threads 2 --out p" /dev/null >tty.out 2>&1
+    grep -q 'init-depth: repetition 3 of 3 \.\.\.' tty.out && ok "on a terminal it says which repetition runs" \
+        || bad "on a terminal it says which repetition runs"
+fi
 expect "a second run with the same seed" 0 "$GRADUS" lab init-depth --quick --threads 2 --out e
 python3 - d/init-depth.json e/init-depth.json <<'PY' && ok "gives the same numbers" || bad "gives the same numbers"
 import json, sys
@@ -187,6 +194,11 @@ if find_browser; then
     console_clean "chromium loads the notebook with a silent console" "$WORK/nb.dom"
     for id in init-depth-std-by-layer learning-rate-loss-by-rate sigmoid-saturation-grad-by-layer; do
         drawn "the notebook draws $id" "$WORK/nb.dom" "$id"
+    done
+    browse "$WORK/nb/batchnorm.html" "$WORK/bn.dom"
+    console_clean "chromium loads the batchnorm page with a silent console" "$WORK/bn.dom"
+    for id in fig-grid fig-percentiles; do
+        drawn "the batchnorm page draws $id" "$WORK/bn.dom" "$id"
     done
     browse "$WORK/nb/bn-dropout.html" "$WORK/bnd.dom"
     console_clean "chromium loads the bn-dropout page with a silent console" "$WORK/bnd.dom"

@@ -228,6 +228,26 @@ static void grid_table(gd_lab_doc *doc, const per_seed *p)
     }
 }
 
+/* The grid as a figure: validation accuracy against log10 lr, a line per weight scale,
+ * with and without batch norm. */
+static void grid_figure(gd_lab_doc *doc, const per_seed *p)
+{
+    cJSON *f = gd_lab_figure(doc, "grid", "The grid (seed 1): validation accuracy by learning "
+                             "rate, a line per initial weight std, with and without batch norm",
+                             "lines", "log10 learning rate", "validation accuracy", false);
+    double x[RATES], y[RATES];
+    for (int r = 0; r < RATES; r++)
+        x[r] = log10(strtod(RATE[r], NULL));
+    for (int bn = 0; bn < 2; bn++)
+        for (int k = 0; k < SCALES; k++) {
+            char name[48];
+            for (int r = 0; r < RATES; r++)
+                y[r] = p->acc[bn][k * RATES + r];
+            snprintf(name, sizeof name, "%s, std %s", bn ? "batch norm" : "without", SCALE[k]);
+            gd_lab_series(doc, f, name, x, RATES, y, RATES);
+        }
+}
+
 static void test_table(gd_lab_doc *doc, const per_seed *p, int n)
 {
     static const char *const cols[] = {"seed", "running statistics", "batch of 2", "of 4",
@@ -266,6 +286,7 @@ static gd_status one_seed(gd_lab_doc *doc, uint64_t seed, bool first, gd_data_ca
     p->eval_acc = nets[1].eval_acc;
     memcpy(p->batch_acc, nets[1].batch_acc, sizeof p->batch_acc);
     if (first) {
+        grid_figure(doc, p);
         percentile_figure(doc, nets);
         grid_table(doc, p);
     }

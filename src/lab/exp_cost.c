@@ -195,8 +195,10 @@ gd_status gd_lab_exp_cost(gd_lab_doc *doc, char *msg)
     per_seed *p = calloc((size_t)n, sizeof *p);
     gd_status st = x && mlp_x && labels && p
                        ? GD_OK : gd_fail(msg, GD_ERR_NO_MEMORY, "exp-cost: out of memory");
-    for (int i = 0; st == GD_OK && i < n; i++)
+    for (int i = 0; st == GD_OK && i < n; i++) {
+        gd_lab_progress(doc, i, n);
         st = one_seed(doc, doc->opt->seed + (uint64_t)i, x, mlp_x, labels, &p[i], msg);
+    }
     if (st == GD_OK) {
         judge_all(doc, p, n);
         tables(doc, p, n);

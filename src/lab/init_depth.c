@@ -388,8 +388,10 @@ gd_status gd_lab_init_depth(gd_lab_doc *doc, char *msg)
     per_seed *p = calloc((size_t)n, sizeof *p);
     gd_status rc = x && labels && p ? GD_OK
                                     : gd_fail(msg, GD_ERR_NO_MEMORY, "init-depth: out of memory");
-    for (int i = 0; rc == GD_OK && i < n; i++)
+    for (int i = 0; rc == GD_OK && i < n; i++) {
+        gd_lab_progress(doc, i, n);
         rc = one_seed(doc, doc->opt->seed + (uint64_t)i, i == 0, x, labels, &p[i], msg);
+    }
     if (rc == GD_OK) {
         judge_all(doc, p, n);
         symmetry_table(doc, p, n);

@@ -76,6 +76,12 @@ const char *gd_verdict_name(gd_verdict v)
 
 /* ------------------------------------------------------------ the document */
 
+void gd_lab_progress(const gd_lab_doc *doc, int done, int total)
+{
+    if (doc->opt->progress)
+        doc->opt->progress(doc->opt->progress_ctx, doc->name, done, total);
+}
+
 void gd_lab_number(gd_lab_doc *doc, cJSON *obj, const char *key, double v)
 {
     if (!doc->failed && !gd_json_add_number(obj, key, v))
@@ -211,7 +217,7 @@ gd_status gd_lab_run(const char *name, const gd_lab_options *o, char **json, gd_
     if (o->seeds < 0 || o->seeds > 100)
         return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "--seeds %d: expected an integer in "
                        "[1, 100] (0: the experiment's %d)", o->seeds, e->default_seeds);
-    gd_lab_doc doc = {.root = cJSON_CreateObject(), .opt = o,
+    gd_lab_doc doc = {.name = e->info.name, .root = cJSON_CreateObject(), .opt = o,
                       .seeds = o->seeds ? o->seeds : e->default_seeds};
     if (!doc.root || !frame(&doc, e)) {
         cJSON_Delete(doc.root);

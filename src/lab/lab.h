@@ -13,6 +13,7 @@ struct cJSON;
 /* The document of one experiment's run: the cJSON object of docs/lab.md, its lists
  * ready to append to, and the first failure (after which appends do nothing). */
 typedef struct gd_lab_doc {
+    const char *name; /* the experiment's */
     struct cJSON *root, *claims, *tables, *figures;
     const gd_lab_options *opt;
     int seeds;
@@ -53,6 +54,9 @@ typedef struct gd_lab_claim {
 gd_verdict gd_lab_judge(gd_lab_doc *doc, const gd_lab_claim *c, const double *values, int n);
 /* The 95% interval of the mean of n values, Student's t (n = 1: the value itself). */
 void gd_lab_interval(const double *v, int n, double *mean, double *lo, double *hi);
+
+/* Tells the caller's progress callback, if any, that repetition done of total starts. */
+void gd_lab_progress(const gd_lab_doc *doc, int done, int total);
 
 /* Adds a number to a JSON object as gd_json_add_number does (exact digits; null when not
  * finite). */

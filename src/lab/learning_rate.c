@@ -272,8 +272,10 @@ gd_status gd_lab_learning_rate(gd_lab_doc *doc, char *msg)
     gd_status st = c && p ? gd_data_cache_new(&cache, &err) : GD_ERR_NO_MEMORY;
     if (st != GD_OK)
         gd_fail(msg, st, "learning-rate: out of memory");
-    for (int i = 0; st == GD_OK && i < n; i++)
+    for (int i = 0; st == GD_OK && i < n; i++) {
+        gd_lab_progress(doc, i, n);
         st = one_seed(doc, doc->opt->seed + (uint64_t)i, i == 0, cache, c, &p[i], msg);
+    }
     if (st == GD_OK) {
         judge_all(doc, p, n);
         rates_table(doc, p, n);

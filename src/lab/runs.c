@@ -98,8 +98,10 @@ gd_status gd_lab_over_seeds(gd_lab_doc *doc, size_t size, gd_lab_seed_fn one_see
     gd_status st = all ? gd_data_cache_new(&cache, &err) : GD_ERR_NO_MEMORY;
     if (st != GD_OK)
         gd_fail(msg, st, "lab: out of memory");
-    for (int i = 0; st == GD_OK && i < n; i++)
+    for (int i = 0; st == GD_OK && i < n; i++) {
+        gd_lab_progress(doc, i, n);
         st = one_seed(doc, doc->opt->seed + (uint64_t)i, i == 0, cache, all + (size_t)i * size, msg);
+    }
     if (st == GD_OK)
         finish(doc, all, n);
     gd_data_cache_free(cache);

@@ -155,9 +155,11 @@ gd_status gd_lab_search(gd_lab_doc *doc, char *msg)
     int n = doc->seeds;
     outcome (*o)[STRATEGIES] = calloc((size_t)n, sizeof *o);
     gd_status st = o ? GD_OK : gd_fail(msg, GD_ERR_NO_MEMORY, "search: out of memory");
-    for (int i = 0; st == GD_OK && i < n; i++)
+    for (int i = 0; st == GD_OK && i < n; i++) {
+        gd_lab_progress(doc, i, n);
         for (int k = 0; st == GD_OK && k < STRATEGIES; k++)
             st = run_study(doc, doc->opt->seed + (uint64_t)i, k, &o[i][k], msg);
+    }
     if (st == GD_OK) {
         judge_all(doc, o, n);
         results_table(doc, o, n);
