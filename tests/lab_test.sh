@@ -205,7 +205,7 @@ if find_browser; then
     drawn "the bn-dropout page draws fig-small-gap" "$WORK/bnd.dom" fig-small-gap
     browse "$WORK/nb/sigmoid-saturation.html" "$WORK/sig.dom"
     console_clean "chromium loads the sigmoid-saturation page with a silent console" "$WORK/sig.dom"
-    for id in fig-grad-by-layer fig-top-layer fig-loss; do
+    for id in fig-grad-by-layer fig-top-layer fig-loss fig-saturated-sigmoid fig-grad-sigmoid fig-grad-relu; do
         drawn "the sigmoid-saturation page draws $id" "$WORK/sig.dom" "$id"
     done
     browse "$WORK/nb/learning-rate.html" "$WORK/lr.dom"

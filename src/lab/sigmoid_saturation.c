@@ -125,6 +125,34 @@ static void top_layer_figure(gd_lab_doc *doc, watch *w)
     }
 }
 
+/* Each hidden layer's saturated share and each weight's gradient norm over training, for
+ * every net: what the lecture's "saturated neurons kill the gradients" looks like as it
+ * happens. */
+static void over_training(gd_lab_doc *doc, watch *w)
+{
+    static const char *const what[2] = {"saturated", "grad"};
+    double x[MAX_RECORDS], y[MAX_RECORDS];
+    for (int a = 0; a < ACTS; a++)
+        for (int k = 0; k < 2; k++) {
+            char id[64], title[160];
+            snprintf(id, sizeof id, "%s-%s", what[k], ACT[a]);
+            snprintf(title, sizeof title, k == 0 ? "%s net: each hidden layer's saturated share "
+                     "over training (seed 1)" : "%s net: each weight's gradient norm over "
+                     "training (seed 1)", ACT[a]);
+            cJSON *f = gd_lab_figure(doc, id, title, "lines", "step",
+                                     k == 0 ? "saturated share" : "gradient norm", k == 1);
+            const watch *v = &w[a];
+            int layers = k == 0 ? HIDDEN : WEIGHTS;
+            for (int l = 0; l < layers; l++) {
+                for (int i = 0; i < v->n; i++)
+                    x[i] = v->rec[i].step, y[i] = k == 0 ? v->rec[i].saturated[l] : v->rec[i].grad[l];
+                char name[32];
+                snprintf(name, sizeof name, k == 0 ? "hidden layer %d" : "weight %d", l + 1);
+                gd_lab_series(doc, f, name, x, v->n, y, v->n);
+            }
+        }
+}
+
 static void loss_figure(gd_lab_doc *doc, const gd_lab_trained *t)
 {
     cJSON *f = gd_lab_figure(doc, "loss", "Training loss per epoch (seed 1)", "lines", "epoch",
@@ -190,6 +218,7 @@ static gd_status one_seed(gd_lab_doc *doc, uint64_t seed, bool first, gd_data_ca
         gradient_figure(doc, w);
         top_layer_figure(doc, w);
         loss_figure(doc, t);
+        over_training(doc, w);
     }
     return GD_OK;
 }
