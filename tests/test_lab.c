@@ -153,6 +153,11 @@ Test(lab, init_depth_measures_what_the_closed_forms_say, .timeout = 120)
         cr_expect(fabs(measured / closed - 1) < 0.05, "ReLU He layer %d: %g vs %g", l, measured, closed);
     }
     cr_expect_float_eq(cell(doc, "layers-relu-he", 1, 3), sqrt(1 - 1 / 3.14159265358979), 1e-9);
+    for (int l = 1; l <= 3; l++) { /* ReLU of N(0, 2): mean 1/sqrt(pi) */
+        double measured = cell(doc, "layers-relu-he", l, 1), closed = cell(doc, "layers-relu-he", l, 8);
+        cr_expect(fabs(measured / closed - 1) < 0.05, "ReLU He layer %d mean: %g vs %g", l, measured, closed);
+    }
+    cr_expect_float_eq(cell(doc, "layers-relu-he", 1, 8), 1 / sqrt(3.14159265358979), 1e-9);
     cr_expect_float_eq(cell(doc, "layers-tanh-small", 2, 3), 0.05, 1e-12);
     double ratio = cell(doc, "layers-tanh-small", 1, 2) / cell(doc, "layers-tanh-small", 1, 3);
     cr_expect(ratio > 0.9 && ratio < 1.0, "tanh compresses a little below the linear form: %g", ratio);

@@ -136,6 +136,18 @@ static double closed_std(const scheme *s, int layer, double prev_m2)
     return sqrt(var * (0.5 - 1 / (2 * pi)));
 }
 
+/* The mean each layer would have: 0 for tanh (an odd function of a pre-activation
+ * symmetric about 0, since the weights are); s/sqrt(2 pi) for ReLU of N(0, s^2), with s^2
+ * as closed_std has it. */
+static double closed_mean(const scheme *s, double prev_m2)
+{
+    const double pi = 3.14159265358979323846;
+    if (strcmp(s->act, "tanh") == 0)
+        return 0;
+    double var = strcmp(s->id, "relu-he") == 0 ? 2 * prev_m2 : prev_m2;
+    return sqrt(var) / sqrt(2 * pi);
+}
+
 /* tanh-large: the pre-activation is N(0, 500 E[a^2]); |tanh| > 0.99 where |z| > atanh(0.99). */
 static double closed_saturated(const scheme *s, double prev_m2)
 {
@@ -151,21 +163,22 @@ static void layer_table(gd_lab_doc *doc, const scheme *s, layer_stats st[DEPTH])
 {
     static const char *const cols[] = {"layer", "mean", "std", "std (closed form)",
                                        "saturated |a|>0.99", "saturated (closed form)",
-                                       "zero", "mean slope 1-a^2"};
+                                       "zero", "mean slope 1-a^2", "mean (closed form)"};
     char id[64], title[160];
     snprintf(id, sizeof id, "layers-%s", s->id);
     snprintf(title, sizeof title, "%s: each layer's activations (seed 1)", s->title);
-    cJSON *t = gd_lab_table(doc, id, title, cols, 8);
+    cJSON *t = gd_lab_table(doc, id, title, cols, 9);
     double prev_m2 = 1; /* the inputs' E[x^2] */
     for (int l = 0; l < DEPTH; l++) {
         bool tanh_ = strcmp(s->act, "tanh") == 0;
         /* Saturation and slope are tanh's; exact zeros are ReLU's dead outputs. */
-        double v[8] = {l + 1, st[l].mean, st[l].std, closed_std(s, l, prev_m2),
+        double v[9] = {l + 1, st[l].mean, st[l].std, closed_std(s, l, prev_m2),
                        tanh_ ? st[l].saturated : NAN, closed_saturated(s, prev_m2),
-                       tanh_ ? NAN : st[l].zero, tanh_ ? st[l].slope : NAN};
+                       tanh_ ? NAN : st[l].zero, tanh_ ? st[l].slope : NAN,
+                       closed_mean(s, prev_m2)};
         char label[16];
         snprintf(label, sizeof label, "%d", l + 1);
-        gd_lab_row(doc, t, label, v, 8);
+        gd_lab_row(doc, t, label, v, 9);
         prev_m2 = st[l].m2;
     }
 }
