@@ -23,7 +23,8 @@ VALGRIND ?= 0
 # generic one (x86-64-v3, AVX2 and no AVX-512), in its own folder, so that no test can
 # depend on one machine's instructions.
 MARCH ?= native
-BUILD := build$(if $(filter 1,$(SAN)),/san,$(if $(filter 1,$(VALGRIND)),/valgrind,$(if $(filter native,$(MARCH)),/release,/$(MARCH))))
+MPI ?= 0
+BUILD := build$(if $(filter 1,$(MPI)),/mpi,$(if $(filter 1,$(SAN)),/san,$(if $(filter 1,$(VALGRIND)),/valgrind,$(if $(filter native,$(MARCH)),/release,/$(MARCH)))))
 
 # Quiet, with a fallback: on a fresh machine the first make runs before the dependency
 # step has installed pkg-config's files, and a new user's first screen should not be
@@ -48,8 +49,14 @@ LDFLAGS := -fopenmp
 endif
 CFLAGS ?=
 CFLAGS += $(CFLAGS_BASE) $(OPT)
+# make MPI=1: Open MPI (Debian's libopenmpi-dev) in its own build folder, build/mpi; the
+# library then joins a job that mpirun or srun started (src/dist, docs/distributed.md).
+ifeq ($(MPI),1)
+CFLAGS += -DGD_WITH_MPI $(shell pkg-config --cflags ompi-c)
+MPI_LIBS := $(shell pkg-config --libs ompi-c)
+endif
 LIB_CFLAGS := -fPIC -fvisibility=hidden -DGD_BUILDING_LIBRARY
-LDLIBS := $(OPENBLAS_LIBS) $(PKG_LIBS) -lcjson -lpng -lz -lm
+LDLIBS := $(OPENBLAS_LIBS) $(PKG_LIBS) $(MPI_LIBS) -lcjson -lpng -lz -lm
 
 LIB_SRC := $(sort $(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)

@@ -585,8 +585,8 @@ static int new_study(search_args *a, bool trials_given, char *dir, size_t len, s
         gd_settings_copy(&d->fixed, &a->train.s);
     }
     if (rc == EXIT_OK && d->fixed.threads == 0) { /* the cores shared by the workers */
-        long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        d->fixed.threads = cores / a->workers > 1 ? (int)(cores / a->workers) : 1;
+        long cores = sysconf(_SC_NPROCESSORS_ONLN), sharing = (long)a->workers * gd_dist_local_size();
+        d->fixed.threads = cores / sharing > 1 ? (int)(cores / sharing) : 1;
     }
     /* One validation set for every trial, drawn from the study's seed: trials are judged
      * on the same examples, repeats differ by their training alone, and a worker can
@@ -609,38 +609,76 @@ static void say_start(const study_def *d, const char *dir, int workers)
            d->fixed.threads == 1 ? "" : "s", (unsigned long long)d->opt.seed);
 }
 
+/* Under mpirun every rank is a worker of one study: rank 0 makes or loads it (and forks
+ * its own worker, showing progress), then tells the others its folder, or the exit code
+ * that stopped it; they train trials in-process, claiming them through the journal's
+ * locks like any worker; at the end rank 0 prints the table. The study is the same
+ * whatever the number of ranks (docs/distributed.md). */
+typedef struct shared_start {
+    int rc;
+    char dir[4096];
+} shared_start;
+
+static int rank_worker(const char *dir)
+{
+    study_def d = {0};
+    int rc = study_def_load(&d, dir, CMD);
+    if (rc == EXIT_OK)
+        rc = work(&d, dir);
+    study_def_free(&d);
+    return rc;
+}
+
+static int start_study(search_args *a, bool trials_given, char *dir, size_t len, study_def *d)
+{
+    if (a->resume) {
+        if (a->search_given)
+            return fail(EXIT_USAGE, CMD, "--resume %s: the study's settings are in its "
+                        "study.json; only --workers may be given with --resume", a->resume);
+        snprintf(dir, len, "%s", a->resume);
+        return study_def_load(d, a->resume, CMD);
+    }
+    return new_study(a, trials_given, dir, len, d);
+}
+
 int cmd_search(int argc, char **argv)
 {
+    gd_error err;
+    if (gd_dist_init(&argc, &argv, &err) != GD_OK)
+        return fail(EXIT_USAGE, CMD, "%s", err.message);
+    const int rank = gd_dist_rank(), ranks = gd_dist_size();
     search_args a = {.workers = 1};
     gd_settings_defaults(&a.train.s);
     gd_search_defaults(&a.opt);
     a.opt.seed = a.train.s.seed;
     bool trials_given = false;
     int rc = parse_args(&a, argc, argv, &trials_given);
+    if (rc == EXIT_OK && ranks > 1 && a.workers != 1)
+        rc = fail(EXIT_USAGE, CMD, "--workers %d: under mpirun each of the %d ranks is one "
+                  "worker; start more ranks instead", a.workers, ranks);
     study_def d = {0};
-    char dir[4096] = "";
+    shared_start start = {.rc = rc};
     if (rc == EXIT_OK && a.show) {
-        rc = study_def_load(&d, a.show, CMD);
-        if (rc == EXIT_OK)
+        if (rank == 0 && (rc = study_def_load(&d, a.show, CMD)) == EXIT_OK)
             rc = search_show(&d, a.show, a.export_path);
-    } else if (rc == EXIT_OK && a.resume) {
-        if (a.search_given)
-            rc = fail(EXIT_USAGE, CMD, "--resume %s: the study's settings are in its "
-                      "study.json; only --workers may be given with --resume", a.resume);
-        else if ((rc = study_def_load(&d, a.resume, CMD)) == EXIT_OK) {
-            snprintf(dir, sizeof dir, "%s", a.resume);
-            say_start(&d, dir, a.workers);
-        }
-    } else if (rc == EXIT_OK) {
-        if ((rc = new_study(&a, trials_given, dir, sizeof dir, &d)) == EXIT_OK)
-            say_start(&d, dir, a.workers);
+    } else if (rc == EXIT_OK && rank == 0) {
+        if ((start.rc = start_study(&a, trials_given, start.dir, sizeof start.dir, &d)) == EXIT_OK)
+            say_start(&d, start.dir, ranks > 1 ? ranks : a.workers);
     }
-    if (rc == EXIT_OK && dir[0]) {
-        rc = run_workers(&d, dir, a.workers);
+    if (rc == EXIT_OK && !a.show && ranks > 1)
+        gd_dist_bcast(&start, sizeof start, 0, &err);
+    if (rc == EXIT_OK && !a.show)
+        rc = start.rc;
+    if (rc == EXIT_OK && !a.show && rank > 0)
+        rc = rank_worker(start.dir);
+    else if (rc == EXIT_OK && !a.show) {
+        rc = run_workers(&d, start.dir, a.workers);
         if (rc == EXIT_OK)
-            rc = search_show(&d, dir, a.export_path);
+            rc = search_show(&d, start.dir, a.export_path);
     }
     study_def_free(&d);
     gd_settings_free(&a.train.s);
+    gd_dist_barrier(&err); /* rank 0 has printed the table: every rank may leave */
+    gd_dist_finalize();
     return rc < 0 ? EXIT_OK : rc;
 }

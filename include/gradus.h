@@ -1857,6 +1857,26 @@ GD_API gd_status gd_search_work(const gd_search_worker *w, gd_error *err);
 /* dir/trials/NNNN for trial (4 digits or more), into path of size len. */
 GD_API void gd_search_trial_dir(const char *dir, uint64_t trial, char *path, size_t len);
 
+/* ------------------------------------------------------------ many processes (MPI) */
+
+/* Built with MPI (make MPI=1), the library joins the MPI job a launcher (mpirun, srun)
+ * started it in, at gd_dist_init; otherwise, and whenever it was not launched so, it is
+ * a single process: rank 0 of 1 (docs/distributed.md). */
+GD_API bool gd_dist_built(void);
+/* Joins the job if a launcher started this process (MPI_Init, once); a single process
+ * otherwise. Built without MPI but started by a launcher of several: an error saying to
+ * build with MPI. */
+GD_API gd_status gd_dist_init(int *argc, char ***argv, gd_error *err);
+GD_API int gd_dist_rank(void);
+GD_API int gd_dist_size(void);
+/* The job's processes on this machine (which share its cores). */
+GD_API int gd_dist_local_size(void);
+/* bytes of buf from root to every process; a barrier that every process reaches. */
+GD_API gd_status gd_dist_bcast(void *buf, size_t bytes, int root, gd_error *err);
+GD_API gd_status gd_dist_barrier(gd_error *err);
+/* Leaves the job (MPI_Finalize); a single process again. */
+GD_API void gd_dist_finalize(void);
+
 /* ------------------------------------------------------------ the lab */
 
 /* The lecture's claims, each measured by an experiment on real or made data, with a
