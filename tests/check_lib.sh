@@ -55,3 +55,24 @@ screenshot() {
         --user-data-dir="$WORK/chromium" --hide-scrollbars --window-size=1400,${3:-3000} \
         --screenshot="$2" "file://$1" >/dev/null 2>&1
 }
+
+# ---------------------------------------------------------------- studies
+# Each trial's figures by epoch and how it ended, from a journal: what two studies that
+# should be equal must share (the order of lines and the clock may differ).
+figures() {
+    python3 - "$1" <<'PY'
+import json, sys
+trials = {}
+for line in open(sys.argv[1]):
+    e = json.loads(line)
+    t = trials.setdefault(e["trial"], {"epochs": {}})
+    if e["event"] == "started":
+        t["params"], t["seed"] = e["params"], e["seed"]
+    elif e["event"] == "epoch":
+        t["epochs"][e["epoch"]] = (e["train_loss"], e["val_loss"], e["val_accuracy"])
+    else:
+        t["end"] = e["event"]
+for k in sorted(trials):
+    print(k, json.dumps(trials[k], sort_keys=True))
+PY
+}

@@ -33,24 +33,6 @@ search() {
         --batch-size 100 --param "lr=loguniform(1e-4, 3e-2)" --param "weight_decay=loguniform(1e-6, 1e-2)" \
         --trials 6 --epochs 2 --seed 5 "$@"
 }
-# Each trial's parameters, seed and figures by epoch, and how it ended (not who ran it).
-figures() {
-    python3 - "$1" <<'PY'
-import json, sys
-trials = {}
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    t = trials.setdefault(e["trial"], {"epochs": {}})
-    if e["event"] == "started":
-        t["params"], t["seed"] = e["params"], e["seed"]
-    elif e["event"] == "epoch":
-        t["epochs"][e["epoch"]] = (e["train_loss"], e["val_loss"], e["val_accuracy"])
-    else:
-        t["end"] = e["event"]
-for k in sorted(trials):
-    print(k, json.dumps(trials[k], sort_keys=True))
-PY
-}
 workers_of() { grep '"event":"started"' "$1" | sed 's/.*"pid":\([0-9]*\).*/\1/' | sort -u | wc -l; }
 
 expect "one process (the MPI build, no launcher)" 0 search "$GRADUS" --out one

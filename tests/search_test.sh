@@ -18,25 +18,6 @@ LR="lr=loguniform(1e-4, 3e-2)"
 WD="weight_decay=loguniform(1e-6, 1e-2)"
 search() { "$GRADUS" search --model "$MLP" $FIXED --param "$LR" --param "$WD" "$@"; }
 
-# Each trial's figures by epoch and how it ended, from a journal: what two studies that
-# should be equal must share (the order of lines and the clock may differ).
-figures() {
-    python3 - "$1" <<'PY'
-import json, sys
-trials = {}
-for line in open(sys.argv[1]):
-    e = json.loads(line)
-    t = trials.setdefault(e["trial"], {"epochs": {}})
-    if e["event"] == "started":
-        t["params"], t["seed"] = e["params"], e["seed"]
-    elif e["event"] == "epoch":
-        t["epochs"][e["epoch"]] = (e["train_loss"], e["val_loss"], e["val_accuracy"])
-    else:
-        t["end"] = e["event"]
-for k in sorted(trials):
-    print(k, json.dumps(trials[k], sort_keys=True))
-PY
-}
 
 # ---------------------------------------------------------------- a study
 expect "gradus search --help exits 0" 0 "$GRADUS" search --help
