@@ -26,6 +26,7 @@ typedef struct trainer {
     progress bar;
     double *step_loss;   /* with --monitor: this process's per-step losses, for the sparkline */
     size_t steps, step_cap;
+    int rank, ranks; /* under mpirun: one model on every rank; rank 0 writes and prints */
 } trainer;
 
 /* ---------------------------------------------------------------- Ctrl-C */
@@ -337,7 +338,7 @@ static int train_all(trainer *t)
         return diverged(t, &r);
     if (st != GD_OK)
         return fail_status("train", st, gd_run_error(t->run));
-    return finish(t, &r);
+    return t->rank == 0 ? finish(t, &r) : EXIT_OK; /* rank 0 tested and writes */
 }
 
 /* ------------------------------------------------------------------ setup */
@@ -464,7 +465,8 @@ static bool says_run_is_done(const trainer *t)
 
 static int start_run(trainer *t, bool resume)
 {
-    gd_run_options opt = {.dir = t->dir, .resume = resume};
+    gd_run_options opt = {.dir = t->dir, .resume = resume,
+                          .comm = t->ranks > 1 ? gd_dist_world() : NULL};
     gd_error err;
     gd_status st = gd_run_create(&t->run, &t->cfg.s, &opt, &err);
     if (st != GD_OK)
@@ -477,7 +479,7 @@ static int start_run(trainer *t, bool resume)
     printf("run folder: %s\n", t->dir);
     say_start(t);
     say_init_from(t);
-    int rc = resume ? save_changed_settings(t) : EXIT_OK;
+    int rc = resume && t->rank == 0 ? save_changed_settings(t) : EXIT_OK;
     if (rc != EXIT_OK)
         return rc;
     char summary[4096];
@@ -492,7 +494,7 @@ static int start_run(trainer *t, bool resume)
         gd_run_add_observer(t->run, &ctrl_c) != GD_OK)
         return EXIT_FAILURE_RUN;
     catch_sigint();
-    return t->cfg.monitor ? start_monitor(t) : EXIT_OK;
+    return t->cfg.monitor && t->rank == 0 ? start_monitor(t) : EXIT_OK;
 }
 
 /* The same folder by its identity, however it is spelt (runs/a, ./runs/a/). */
@@ -504,6 +506,63 @@ static bool same_folder(const char *a, const char *b)
     return sa.st_dev == sb.st_dev && sa.st_ino == sb.st_ino;
 }
 
+/* Under mpirun every rank leaves together with the first failure in rank order (the
+ * same flags fail alike on every rank; rank 0 has said why). */
+static int agree(const trainer *t, int rc)
+{
+    gd_error err;
+    if (t->ranks > 1 && gd_comm_agree(gd_dist_world(), &rc, NULL, &err) != GD_OK)
+        return fail(EXIT_FAILURE_RUN, "train", "%s", err.message);
+    return rc;
+}
+
+/* The run folder, made (its default name included) and locked by rank 0 alone; the
+ * other ranks learn its name, or the exit code that stopped rank 0. */
+typedef struct shared_folder {
+    int rc;
+    char dir[4096];
+} shared_folder;
+
+static int prepare_folder(trainer *t, bool resume)
+{
+    shared_folder f = {.rc = EXIT_OK};
+    if (t->rank == 0) {
+        if (resume) {
+            free(t->cfg.out);
+            t->cfg.out = strdup(t->cfg.resume);
+        } else if (!t->cfg.out) {
+            t->cfg.out = run_dir_create_default();
+            t->created = t->cfg.out != NULL;
+        }
+        f.rc = t->cfg.out ? EXIT_OK : EXIT_FAILURE_RUN;
+        /* The folder is locked before a resume reads its config.json: a run still writing
+         * it is refused instead of joined. */
+        if (f.rc == EXIT_OK)
+            f.rc = run_dir_prepare(t->cfg.out, resume, &t->lock_fd, &t->created);
+        if (f.rc == EXIT_OK && snprintf(f.dir, sizeof f.dir, "%s", t->cfg.out) >= (int)sizeof f.dir)
+            f.rc = fail(EXIT_USAGE, "train", "%.60s...: a run folder's path must be shorter "
+                        "than %zu bytes", t->cfg.out, sizeof f.dir);
+    }
+    gd_error err;
+    if (t->ranks > 1 && gd_comm_bcast(gd_dist_world(), &f, sizeof f, 0, &err) != GD_OK)
+        return fail(EXIT_FAILURE_RUN, "train", "%s", err.message);
+    if (f.rc == EXIT_OK && t->rank > 0) {
+        free(t->cfg.out);
+        if (!(t->cfg.out = strdup(f.dir)))
+            f.rc = fail(EXIT_FAILURE_RUN, "train", "out of memory");
+    }
+    t->dir = t->cfg.out;
+    return f.rc;
+}
+
+/* Threads not given share this machine's cores among its ranks. */
+static void share_cores(trainer *t)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN), ranks = gd_dist_local_size();
+    if (t->ranks > 1 && t->cfg.s.threads == 0)
+        t->cfg.s.threads = cores / ranks > 1 ? (int)(cores / ranks) : 1;
+}
+
 static int setup(trainer *t, int argc, char **argv)
 {
     int rc = train_config_parse(&t->cfg, argc, argv);
@@ -513,23 +572,15 @@ static int setup(trainer *t, int argc, char **argv)
     if (resume && t->cfg.out && !same_folder(t->cfg.out, t->cfg.resume))
         return fail(EXIT_USAGE, "train", "--out %s and --resume %s: a resumed run stays in its "
                     "folder (give --resume alone)", t->cfg.out, t->cfg.resume);
-    if (!resume && (rc = train_config_absolute_paths(&t->cfg)) != EXIT_OK)
+    if (!resume)
+        rc = train_config_absolute_paths(&t->cfg);
+    if ((rc = agree(t, rc)) != EXIT_OK || (rc = prepare_folder(t, resume)) != EXIT_OK)
         return rc;
-    if (resume) {
-        free(t->cfg.out);
-        t->cfg.out = strdup(t->cfg.resume);
-    } else if (!t->cfg.out) {
-        if (!(t->cfg.out = run_dir_create_default()))
-            return EXIT_FAILURE_RUN;
-        t->created = true;
-    }
-    t->dir = t->cfg.out;
-    /* The folder is locked before a resume reads its config.json: a run still writing it
-     * is refused instead of joined. */
-    if ((rc = run_dir_prepare(t->dir, resume, &t->lock_fd, &t->created)) != EXIT_OK)
+    if (resume)
+        rc = train_config_load(&t->cfg, t->cfg.resume);
+    if ((rc = agree(t, rc)) != EXIT_OK)
         return rc;
-    if (resume && (rc = train_config_load(&t->cfg, t->cfg.resume)) != EXIT_OK)
-        return rc;
+    share_cores(t);
     return start_run(t, resume);
 }
 
@@ -545,14 +596,28 @@ static void teardown(trainer *t, int rc)
         close(t->lock_fd); /* the lock goes with it; the file stays (run_dir.c says why) */
 }
 
+/* Ranks other than 0 compute what rank 0 says: their words would repeat it. */
+static void quiet(void)
+{
+    fflush(stdout);
+    if (!freopen("/dev/null", "w", stdout) || !freopen("/dev/null", "w", stderr))
+        return;
+}
+
 int cmd_train(int argc, char **argv)
 {
-    trainer t = {.lock_fd = -1};
+    gd_error err;
+    if (gd_dist_init(&argc, &argv, &err) != GD_OK)
+        return fail(EXIT_USAGE, "train", "%s", err.message);
+    trainer t = {.lock_fd = -1, .rank = gd_dist_rank(), .ranks = gd_dist_size()};
+    if (t.rank > 0)
+        quiet();
     int rc = setup(&t, argc, argv);
     if (rc == -1) /* --help was printed: the flags every command takes follow */
         print_common_help(stdout);
     if (rc == EXIT_OK)
         rc = train_all(&t);
     teardown(&t, rc);
+    gd_dist_finalize();
     return rc < 0 ? EXIT_OK : rc; /* -1: --help was printed; -2: a finished run, resumed */
 }

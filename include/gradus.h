@@ -545,6 +545,13 @@ GD_API int64_t gd_loader_batches(const gd_loader *l);
 GD_API void gd_loader_start_epoch(gd_loader *l, int64_t epoch);
 /* The next batch of the epoch (views valid until the next call), or false at its end. */
 GD_API bool gd_loader_next(gd_loader *l, gd_tensor *x, const int32_t **labels);
+/* From now on each batch gives only shard rank of ranks: samples rows rank / ranks up to
+ * rows (rank + 1) / ranks of the batch of rows samples that one loader would give (the
+ * same order and augmentation), so that the ranks' shards together are that batch. */
+GD_API gd_status gd_loader_set_shard(gd_loader *l, int rank, int ranks, gd_error *err);
+/* The last batch's shard: its first sample's place in the whole batch, and that batch's
+ * samples. */
+GD_API void gd_loader_shard(const gd_loader *l, int64_t *first, int64_t *total);
 
 /* Data augmentation of image batches (C x H x W samples), in training only, drawn from a
  * generator seeded by (seed, epoch) apart from the shuffle's, so a resumed run draws the
@@ -701,6 +708,9 @@ typedef struct gd_settings {
     uint64_t split_seed;   /* the validation split's (0: seed's), so that runs of other
                               seeds can be judged on one validation set (a search's trials) */
     int threads;           /* 0: every core */
+    /* data-parallel runs (gd_run_options.comm); alone, neither changes anything */
+    bool sync_bn;              /* batch statistics over the global batch (SyncBatchNorm) */
+    bool deterministic_reduce; /* sums in rank order: the same bits whatever MPI's algorithm */
 } gd_settings;
 
 /* The version of config.json's layout that gd_settings_to_json writes. */
@@ -803,6 +813,7 @@ GD_API int gd_argmax(const float *scores, int n);
  * from the last epoch's model. Runs share no state: several may live in one process,
  * though the thread count (gd_set_num_threads) is the process's. */
 typedef struct gd_run gd_run;
+typedef struct gd_comm gd_comm; /* a group of MPI ranks, below */
 
 /* The data sets as read, kept for the runs that follow: a search worker runs trial after
  * trial on one --data, and each run reading it again cost as much as a short epoch. It
@@ -833,6 +844,10 @@ typedef struct gd_run_options {
     bool resume;     /* continue the run in dir from its checkpoint (a run killed before
                         its first checkpoint starts over); its settings are the caller's */
     gd_data_cache *data_cache; /* NULL: the run reads its own data */
+    /* NULL or a group of one: this process trains alone. A group of several trains one
+     * model on all of them, each rank its shard of every global batch (every rank calls
+     * the same run calls; rank 0 writes the files): docs/distributed.md. */
+    gd_comm *comm;
 } gd_run_options;
 
 /* One epoch's figures. Without validation, validated is false and val_* are NaN. */
@@ -1876,6 +1891,23 @@ GD_API gd_status gd_dist_bcast(void *buf, size_t bytes, int root, gd_error *err)
 GD_API gd_status gd_dist_barrier(gd_error *err);
 /* Leaves the job (MPI_Finalize); a single process again. */
 GD_API void gd_dist_finalize(void);
+
+/* A group of the job's ranks: the whole job (gd_dist_world, one rank without a launcher)
+ * or a part of it. A run given a group of several trains one model data-parallel on them
+ * (gd_run_options.comm, docs/distributed.md). */
+typedef struct gd_comm gd_comm;
+GD_API gd_comm *gd_dist_world(void);
+/* The ranks of parent that give the same color (>= 0), in parent's order
+ * (MPI_Comm_split): a collective call of every rank of parent. */
+GD_API gd_status gd_comm_split(gd_comm *parent, int color, gd_comm **out, gd_error *err);
+GD_API void gd_comm_free(gd_comm *c); /* the world's stays */
+GD_API int gd_comm_rank(const gd_comm *c);
+GD_API int gd_comm_size(const gd_comm *c);
+GD_API gd_status gd_comm_bcast(gd_comm *c, void *buf, size_t bytes, int root, gd_error *err);
+/* Every rank's *code: each gets the first non-zero one in rank order (and that rank in
+ * *rank_of, when not NULL; its own rank when all are 0), so that all ranks leave a
+ * failure together instead of waiting on one that left. */
+GD_API gd_status gd_comm_agree(gd_comm *c, int *code, int *rank_of, gd_error *err);
 
 /* ------------------------------------------------------------ the lab */
 

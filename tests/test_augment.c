@@ -481,3 +481,65 @@ Test(augment, a_rejected_setting_keeps_the_previous_one)
     free(before);
     free(after);
 }
+
+/* ------------------------------------------------------------------ shards */
+
+/* Epoch 1 read through `ranks` loaders sharded 0 .. ranks - 1, each batch's shards put
+ * together in rank order: a data-parallel job's global batches. */
+static void sharded_epoch(const gd_augment *aug, int ranks, epoch_batches *out)
+{
+    gd_dataset *ds = numbered_images(REPRO_N, repro_geometry);
+    gd_loader *l[3];
+    gd_error err;
+    for (int r = 0; r < ranks; r++) {
+        l[r] = augmented_loader(ds, 64, true, 5, aug);
+        cr_assert_eq(gd_loader_set_shard(l[r], r, ranks, &err), GD_OK, "%s", err.message);
+        gd_loader_start_epoch(l[r], 1);
+    }
+    int64_t seen = 0, size = image_size(repro_geometry);
+    for (bool more = true; more;) {
+        for (int r = 0; r < ranks; r++) {
+            gd_tensor batch;
+            const int32_t *labels;
+            more = gd_loader_next(l[r], &batch, &labels);
+            if (!more)
+                break;
+            int64_t rows = batch.dims[0], first, total;
+            gd_loader_shard(l[r], &first, &total);
+            cr_expect_eq(first, total * r / ranks, "rank %d's shard starts at %lld", r,
+                         (long long)first);
+            memcpy(out->x + seen * size, batch.data, (size_t)(rows * size) * sizeof *out->x);
+            memcpy(out->y + seen, labels, (size_t)rows * sizeof *out->y);
+            seen += rows;
+        }
+    }
+    cr_expect_eq(seen, REPRO_N);
+    for (int r = 0; r < ranks; r++)
+        gd_loader_free(l[r]);
+    gd_dataset_free(ds);
+}
+
+Test(augment, the_shards_of_every_batch_together_are_the_one_loader_batch)
+{
+    epoch_batches *one = malloc(sizeof *one), *shards = malloc(sizeof *shards);
+    fresh_epoch(&all_on, true, 1, 1, one);
+    for (int ranks = 1; ranks <= 3; ranks++) {
+        memset(shards, 0, sizeof *shards);
+        sharded_epoch(&all_on, ranks, shards);
+        cr_expect(memcmp(one, shards, sizeof *one) == 0,
+                  "%d ranks' shards differ from the one loader's batches", ranks);
+    }
+    free(one);
+    free(shards);
+}
+
+Test(augment, a_shard_outside_the_ranks_is_refused)
+{
+    gd_dataset *ds = numbered_images(8, repro_geometry);
+    gd_loader *l = augmented_loader(ds, 4, true, 5, NULL);
+    gd_error err;
+    cr_expect_eq(gd_loader_set_shard(l, 2, 2, &err), GD_ERR_INVALID_ARGUMENT);
+    cr_expect_eq(gd_loader_set_shard(l, 0, 0, &err), GD_ERR_INVALID_ARGUMENT);
+    gd_loader_free(l);
+    gd_dataset_free(ds);
+}

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "../src/layers/layer.h"
+#include "../src/model/model.h"
 #include "golden.h"
 #include "gradcheck.h"
 
@@ -99,6 +100,31 @@ static void expect_training_step(const char *name)
     expect_running_stats(m, c);
     gd_model_free(m);
     cJSON_Delete(root);
+}
+
+/* The same step with the statistics synchronised over a group of one rank (the path a
+ * data-parallel job with --sync-bn takes: moments merged across ranks, sums gathered in
+ * backward): it must meet the same goldens. The scratch is sized for 1024 channels. */
+static void expect_synced_training_step(const char *name)
+{
+    cJSON *root = golden_load("batchnorm.json");
+    const cJSON *c = golden_case(root, name);
+    gd_model *m = golden_model(c, "x");
+    gd_stat_sync sync = {.comm = gd_dist_world(),
+                         .scratch = malloc(gd_stat_sync_scratch(1, 1024) * sizeof(double))};
+    gd_model_set_stat_sync(m, &sync);
+    expect_step(m, c, "");
+    expect_running_stats(m, c);
+    gd_model_free(m);
+    free(sync.scratch);
+    cJSON_Delete(root);
+}
+
+Test(batchnorm, synchronised_statistics_of_one_rank_match_pytorch)
+{
+    expect_synced_training_step("bn1d_train");
+    expect_synced_training_step("bn1d_train_3d");
+    expect_synced_training_step("bn1d_momentum_eps");
 }
 
 /* A model of one BatchNorm1d(features) with PyTorch's defaults, built for samples of dims;

@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../src/model/model.h"
 #include "gradcheck.h"
 
 /* 10^5 units: 100 samples of 1000 features. */
@@ -174,4 +175,35 @@ Test(dropout, gradients_in_training_match_finite_differences)
     expect_gradcheck(m, &x);
     free(x.data);
     gd_model_free(m);
+}
+
+/* A data-parallel rank's shard of a batch: its masks are its rows of the one-process
+ * batch's, and the generator ends where the one-process one does (the next batch's masks
+ * agree too). 7 features a sample puts the shard's first element at an odd place, halfway
+ * through a draw. */
+Test(dropout, a_shard_draws_its_rows_of_the_whole_batchs_masks)
+{
+    enum { ROWS = 10, FEATURES = 7, FIRST = 3, COUNT = 4 };
+    gd_model *whole, *shard;
+    cr_assert_eq(gd_model_create(&whole, 9), GD_OK);
+    cr_assert_eq(gd_model_create(&shard, 9), GD_OK);
+    gd_model *both[] = {whole, shard};
+    for (int i = 0; i < 2; i++) {
+        cr_assert_eq(gd_model_add_dropout(both[i], 0.5), GD_OK);
+        cr_assert_eq(gd_model_build(both[i], 1, (int64_t[]){FEATURES}, ROWS), GD_OK);
+        gd_model_set_training(both[i], true);
+    }
+    gd_model_set_shard(shard, FIRST, ROWS);
+    gd_tensor x = random_tensor(4, 1, 2, 2, (int64_t[]){ROWS, FEATURES});
+    gd_tensor part = {.data = x.data + FIRST * FEATURES, .ndim = 2, .dims = {COUNT, FEATURES}};
+    for (int batch = 0; batch < 2; batch++) {
+        cr_assert_eq(gd_model_forward(whole, &x), GD_OK);
+        cr_assert_eq(gd_model_forward(shard, &part), GD_OK);
+        cr_expect_arr_eq(gd_model_output(shard)->data,
+                         gd_model_output(whole)->data + FIRST * FEATURES,
+                         sizeof(float) * COUNT * FEATURES, "batch %d", batch);
+    }
+    gd_model_free(whole);
+    gd_model_free(shard);
+    free(x.data);
 }

@@ -165,7 +165,7 @@ static const char *const all_changed[][2] = {
     {"warmup", "1"}, {"label_smoothing", "0.1"}, {"clip_norm", "2.5"}, {"epochs", "9"},
     {"patience", "2"}, {"batch_size", "17"}, {"seed", "18446744073709551557"},
     {"split_seed", "18446744073709551533"},
-    {"threads", "3"}, {"early_stop", "val_loss"}, {"min_delta", "0.30000000000000004"},
+    {"threads", "3"}, {"sync_bn", "true"}, {"deterministic_reduce", "true"}, {"early_stop", "val_loss"}, {"min_delta", "0.30000000000000004"},
 };
 #define NCHANGED (sizeof all_changed / sizeof all_changed[0])
 

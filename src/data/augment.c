@@ -184,12 +184,12 @@ static void transform_sample(const gd_augmenter *a, const sample_draw *d, float 
     }
 }
 
-void gd_augmenter_apply(gd_augmenter *a, float *x, int64_t rows)
+void gd_augmenter_apply(gd_augmenter *a, float *x, int64_t rows, int64_t first, int64_t count)
 {
     for (int64_t i = 0; i < rows; i++)
         draw_sample(a, &a->draws[i]);
-    int64_t size = a->channels * a->height * a->width, floats = rows * size;
+    int64_t size = a->channels * a->height * a->width, floats = count * size;
 #pragma omp parallel for num_threads(gd_threads()) if (floats > GD_PARALLEL_MIN) schedule(static)
-    for (int64_t i = 0; i < rows; i++)
-        transform_sample(a, &a->draws[i], x + i * size);
+    for (int64_t i = 0; i < count; i++)
+        transform_sample(a, &a->draws[first + i], x + i * size);
 }

@@ -76,7 +76,9 @@ gd_status gd_augmenter_create(gd_augmenter **out, const gd_augment *aug, const g
 void gd_augmenter_free(gd_augmenter *a);
 /* Reseeds the draws from (seed, epoch), so that an epoch's batches depend on them alone. */
 void gd_augmenter_start_epoch(gd_augmenter *a, uint64_t seed, int64_t epoch);
-/* Augments rows samples at x in place; allocates nothing. */
-void gd_augmenter_apply(gd_augmenter *a, float *x, int64_t rows);
+/* Draws for a batch of rows samples and augments samples first .. first + count - 1 of
+ * it, held at x, in place (a data-parallel rank's shard: the draws are the whole batch's,
+ * so the shards' union is the one-process batch); allocates nothing. */
+void gd_augmenter_apply(gd_augmenter *a, float *x, int64_t rows, int64_t first, int64_t count);
 
 #endif

@@ -25,6 +25,8 @@ struct gd_loader {
     float *x;
     int32_t *y;
     gd_augmenter *aug; /* NULL: none */
+    int rank, ranks;   /* this loader's shard of every batch (0 of 1: the whole) */
+    int64_t first, total; /* the last batch's: its first sample here, and its size */
 };
 
 gd_status gd_loader_create(gd_loader **out, const gd_dataset *ds, int64_t batch_size,
@@ -44,7 +46,7 @@ gd_status gd_loader_create(gd_loader **out, const gd_dataset *ds, int64_t batch_
         return gd_fail(msg, GD_ERR_NO_MEMORY, "loader: out of memory");
     int64_t rows = batch_size < ds->n ? batch_size : ds->n;
     *l = (gd_loader){.ds = ds, .batch_size = batch_size, .shuffle = shuffle,
-                     .drop_last = drop_last, .seed = seed, .rows = rows};
+                     .drop_last = drop_last, .seed = seed, .rows = rows, .ranks = 1};
     l->order = malloc((size_t)ds->n * sizeof *l->order);
     l->x = gd_alloc_aligned((size_t)(rows * ds->sample_size) * sizeof(float));
     l->y = malloc((size_t)rows * sizeof *l->y);
@@ -109,6 +111,24 @@ gd_status gd_loader_set_augment(gd_loader *l, const gd_augment *aug, gd_error *e
     return GD_OK;
 }
 
+gd_status gd_loader_set_shard(gd_loader *l, int rank, int ranks, gd_error *err)
+{
+    char scratch[GD_MSG_MAX], *msg = GD_ERR_BUF(err, scratch);
+    if (!l || ranks < 1 || rank < 0 || rank >= ranks)
+        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "loader: shard %d of %d", rank, ranks);
+    l->rank = rank;
+    l->ranks = ranks;
+    return GD_OK;
+}
+
+void gd_loader_shard(const gd_loader *l, int64_t *first, int64_t *total)
+{
+    *first = l->first;
+    *total = l->total;
+}
+
+/* Shard r of a batch of rows samples: from rows r / ranks up to rows (r + 1) / ranks, so
+ * that the shards differ by at most one sample and their union is the batch. */
 bool gd_loader_next(gd_loader *l, gd_tensor *x, const int32_t **labels)
 {
     const gd_dataset *ds = l->ds;
@@ -116,14 +136,17 @@ bool gd_loader_next(gd_loader *l, gd_tensor *x, const int32_t **labels)
     int64_t rows = left < l->batch_size ? left : l->batch_size;
     if (rows == 0 || (l->drop_last && rows < l->batch_size))
         return false;
-    const int64_t *idx = l->order + l->next;
-    gd_dataset_gather(ds, idx, rows, l->x);
-    for (int64_t i = 0; i < rows; i++)
+    int64_t first = rows * l->rank / l->ranks, count = rows * (l->rank + 1) / l->ranks - first;
+    const int64_t *idx = l->order + l->next + first;
+    gd_dataset_gather(ds, idx, count, l->x);
+    for (int64_t i = 0; i < count; i++)
         l->y[i] = ds->labels[idx[i]];
     if (l->aug)
-        gd_augmenter_apply(l->aug, l->x, rows);
+        gd_augmenter_apply(l->aug, l->x, rows, first, count);
     l->next += rows;
-    *x = gd_batch_view(l->x, rows, &ds->shape);
+    l->first = first;
+    l->total = rows;
+    *x = gd_batch_view(l->x, count, &ds->shape);
     *labels = l->y;
     return true;
 }

@@ -14,6 +14,7 @@
  *        = gamma rstd (dy - dbeta/M - xhat dgamma/M);
  *   running statistics (constants): dx = gamma rstd dy. */
 #include "layer.h"
+#include "../dist/dist.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -35,6 +36,7 @@ typedef struct batchnorm {
     int64_t num_batches_tracked;
     gd_named_tensor *weight, *bias, *running_mean, *running_var;
     float *mean, *rstd; /* per channel, as the last forward normalised */
+    double synced_count; /* values per channel of the last synchronised global batch */
 } batchnorm;
 
 /* Runs body for every value x[e] of channels c0 .. c0+nc-1 of a (n, C, S) tensor, k its
@@ -118,30 +120,44 @@ static void bn_reserve(gd_layer *l, gd_arena *a, int64_t max_batch)
  * n S values), so E[(x-k)^2] <= (n + 1) var and the subtraction loses at most
  * log2(n + 1) of double's 53 bits (7 at batch 128), where unshifted sums lose them all when
  * |mean| >> std. Then the running update with the unbiased variance, as PyTorch. */
-static void bn_batch_stats(batchnorm *bn, int64_t n, int64_t c0, int nc)
+static void bn_shifted_sums(const batchnorm *bn, int64_t n, int64_t c0, int nc, double *shift,
+                            double *s1, double *s2)
 {
     const float *x = bn->base.in;
-    double m = (double)(n * bn->spatial), shift[BN_BLOCK];
-    double s1[BN_LANES * BN_BLOCK] = {0}, s2[BN_LANES * BN_BLOCK] = {0};
+    memset(s1, 0, BN_LANES * BN_BLOCK * sizeof *s1);
+    memset(s2, 0, BN_LANES * BN_BLOCK * sizeof *s2);
     FOR_LANES(bn, 1, c0, nc, k, e, lane, s1[lane] += x[e]);
     for (int k = 0; k < nc; k++)
         shift[k] = channel_total(s1, nc, k) / (double)bn->spatial;
-    memset(s1, 0, sizeof s1);
+    memset(s1, 0, BN_LANES * BN_BLOCK * sizeof *s1);
     FOR_LANES(bn, n, c0, nc, k, e, lane, {
         double d = (double)x[e] - shift[k];
         s1[lane] += d;
         s2[lane] += d * d;
     });
+}
+
+/* Channel c's statistics for the forward, and the running update from the m values
+ * they come from. */
+static void bn_set_stats(batchnorm *bn, int64_t c, double mean, double var, double m)
+{
     float *run_mean = bn->running_mean->value.data, *run_var = bn->running_var->value.data;
     double mom = bn->momentum;
+    bn->mean[c] = (float)mean;
+    bn->rstd[c] = (float)(1.0 / sqrt(var + bn->eps));
+    run_mean[c] = (float)((1.0 - mom) * run_mean[c] + mom * mean);
+    run_var[c] = (float)((1.0 - mom) * run_var[c] + mom * var * m / (m - 1.0));
+}
+
+static void bn_batch_stats(batchnorm *bn, int64_t n, int64_t c0, int nc)
+{
+    double m = (double)(n * bn->spatial), shift[BN_BLOCK];
+    double s1[BN_LANES * BN_BLOCK], s2[BN_LANES * BN_BLOCK];
+    bn_shifted_sums(bn, n, c0, nc, shift, s1, s2);
     for (int k = 0; k < nc; k++) {
-        int64_t c = c0 + k;
         double d = channel_total(s1, nc, k) / m, mean = shift[k] + d;
         double var = fmax(channel_total(s2, nc, k) / m - d * d, 0.0);
-        bn->mean[c] = (float)mean;
-        bn->rstd[c] = (float)(1.0 / sqrt(var + bn->eps));
-        run_mean[c] = (float)((1.0 - mom) * run_mean[c] + mom * mean);
-        run_var[c] = (float)((1.0 - mom) * run_var[c] + mom * var * m / (m - 1.0));
+        bn_set_stats(bn, c0 + k, mean, var, m);
     }
 }
 
@@ -186,6 +202,69 @@ static int bn_block(const batchnorm *bn, int64_t b, int64_t *c0)
     return (int)(bn->features - *c0 < width ? bn->features - *c0 : width);
 }
 
+/* ------------------------------------------------- synchronised statistics */
+
+/* A rank's message: its value count m, then (mean, sum of squared deviations) per
+ * channel; the gathered messages of every rank follow it in the scratch. Backward's
+ * message, (sum dy, sum dy xhat) per channel, is shorter. */
+size_t gd_stat_sync_scratch(int ranks, int64_t channels)
+{
+    return (size_t)(ranks + 1) * (size_t)(1 + 2 * channels);
+}
+
+static int64_t bn_message(const batchnorm *bn) { return 1 + 2 * bn->features; }
+
+/* This rank's mean and squared deviations per channel, from the shifted sums (the shift
+ * bounds the cancellation as in bn_batch_stats). */
+static void bn_local_moments(const batchnorm *bn, int64_t n, double *out)
+{
+    double m = (double)(n * bn->spatial);
+    out[0] = m;
+#pragma omp parallel for num_threads(gd_threads()) if (n * gd_shape_numel(&bn->base.in_shape) > GD_PARALLEL_MIN) schedule(static)
+    for (int64_t b = 0; b < bn_blocks(bn); b++) {
+        int64_t c0;
+        int nc = bn_block(bn, b, &c0);
+        double shift[BN_BLOCK], s1[BN_LANES * BN_BLOCK], s2[BN_LANES * BN_BLOCK];
+        bn_shifted_sums(bn, n, c0, nc, shift, s1, s2);
+        for (int k = 0; k < nc; k++) {
+            double t1 = channel_total(s1, nc, k), d = t1 / m;
+            out[1 + 2 * (c0 + k)] = shift[k] + d;
+            out[2 + 2 * (c0 + k)] = fmax(channel_total(s2, nc, k) - t1 * d, 0.0);
+        }
+    }
+}
+
+/* The global batch's mean and biased variance, the ranks' moments merged in rank order
+ * (Chan, Golub and LeVeque's pairwise update, as SyncBatchNorm's gather of counts, means
+ * and variances): every rank gets the same bits. */
+static gd_status bn_synced_stats(batchnorm *bn, const gd_pass *run)
+{
+    int ranks = gd_comm_size(run->sync->comm);
+    int64_t len = bn_message(bn);
+    double *mine = run->sync->scratch, *all = mine + len;
+    bn_local_moments(bn, run->n, mine);
+    gd_status st = gd_comm_allgather(run->sync->comm, mine, (size_t)len * sizeof *mine, all,
+                                     run->msg);
+    if (st != GD_OK)
+        return st;
+    double total = 0;
+    for (int r = 0; r < ranks; r++)
+        total += all[r * len];
+    bn->synced_count = total;
+    for (int64_t c = 0; c < bn->features; c++) {
+        double count = 0, mean = 0, m2 = 0;
+        for (int r = 0; r < ranks; r++) {
+            const double *msg = all + r * len;
+            double nr = msg[0], delta = msg[1 + 2 * c] - mean, merged = count + nr;
+            mean += delta * nr / merged;
+            m2 += msg[2 + 2 * c] + delta * delta * count * nr / merged;
+            count = merged;
+        }
+        bn_set_stats(bn, c, mean, m2 / total, total);
+    }
+    return GD_OK;
+}
+
 static gd_status bn_forward(gd_layer *l, const gd_pass *run)
 {
     batchnorm *bn = GD_IMPL(batchnorm, l);
@@ -197,13 +276,18 @@ static gd_status bn_forward(gd_layer *l, const gd_pass *run)
                        "shape %lldx%s",
                        l->ops->kind, l->name, (long long)n,
                        gd_shape_str(&l->in_shape, str, sizeof str));
+    if (run->training && run->sync) {
+        gd_status st = bn_synced_stats(bn, run);
+        if (st != GD_OK)
+            return st;
+    }
 #pragma omp parallel for num_threads(gd_threads()) if (work > GD_PARALLEL_MIN) schedule(static)
     for (int64_t b = 0; b < blocks; b++) {
         int64_t c0;
         int nc = bn_block(bn, b, &c0);
-        if (run->training)
+        if (run->training && !run->sync)
             bn_batch_stats(bn, n, c0, nc);
-        else
+        else if (!run->training)
             bn_running_stats(bn, c0, nc);
         bn_normalise(bn, n, c0, nc);
     }
@@ -212,14 +296,15 @@ static gd_status bn_forward(gd_layer *l, const gd_pass *run)
     return GD_OK;
 }
 
-/* sum(dy) and sum(dy xhat) per channel, xhat = (x - mu) rstd in float as forward made it
- * and the product exact in double; then dx. */
-static void bn_backward_block(batchnorm *bn, const gd_pass *run, int64_t c0, int nc)
+/* sum(dy) and sum(dy xhat) per channel of the block, xhat = (x - mu) rstd in float as
+ * forward made it and the product exact in double; they are the scale's and the shift's
+ * gradients. */
+static void bn_grad_sums(batchnorm *bn, const gd_pass *run, int64_t c0, int nc, double *sdy,
+                         double *sdyx)
 {
-    const float *x = bn->base.in, *dy = bn->base.out_grad, *gamma = bn->weight->value.data;
-    float *dx = bn->base.in_grad, mu[BN_BLOCK], rstd[BN_BLOCK];
+    const float *x = bn->base.in, *dy = bn->base.out_grad;
+    float mu[BN_BLOCK], rstd[BN_BLOCK];
     int64_t n = run->n;
-    double sdy[BN_BLOCK], sdyx[BN_BLOCK];
     double a[BN_LANES * BN_BLOCK] = {0}, b[BN_LANES * BN_BLOCK] = {0};
     for (int k = 0; k < nc; k++) {
         mu[k] = bn->mean[c0 + k];
@@ -235,12 +320,20 @@ static void bn_backward_block(batchnorm *bn, const gd_pass *run, int64_t c0, int
         bn->weight->grad.data[c0 + k] = (float)sdyx[k];
         bn->bias->grad.data[c0 + k] = (float)sdy[k];
     }
-    if (!dx)
-        return;
+}
+
+/* dx from the sums over the m values the statistics came from. */
+static void bn_input_grad(batchnorm *bn, const gd_pass *run, int64_t c0, int nc,
+                          const double *sdy, const double *sdyx, double m)
+{
+    const float *x = bn->base.in, *dy = bn->base.out_grad, *gamma = bn->weight->value.data;
+    float *dx = bn->base.in_grad;
+    int64_t n = run->n;
     /* With running statistics mu and rstd are constants: the two mean terms vanish. */
-    double m = (double)(n * bn->spatial);
-    float scale[BN_BLOCK], dy_mean[BN_BLOCK], dyx_mean[BN_BLOCK];
+    float mu[BN_BLOCK], rstd[BN_BLOCK], scale[BN_BLOCK], dy_mean[BN_BLOCK], dyx_mean[BN_BLOCK];
     for (int k = 0; k < nc; k++) {
+        mu[k] = bn->mean[c0 + k];
+        rstd[k] = bn->rstd[c0 + k];
         scale[k] = gamma[c0 + k] * rstd[k];
         dy_mean[k] = run->training ? (float)(sdy[k] / m) : 0.0f;
         dyx_mean[k] = run->training ? (float)(sdyx[k] / m) : 0.0f;
@@ -251,15 +344,57 @@ static void bn_backward_block(batchnorm *bn, const gd_pass *run, int64_t c0, int
     });
 }
 
+/* Synchronised: each rank's sums, gathered and added in rank order, stand for the global
+ * batch's in dx; the scale's and shift's gradients stay this rank's, for the trainer's
+ * sum of gradients over the ranks. A failed exchange cannot be returned from a backward:
+ * MPI's default handler ends the job. */
+static void bn_backward_synced(batchnorm *bn, const gd_pass *run)
+{
+    int ranks = gd_comm_size(run->sync->comm);
+    int64_t features = bn->features, blocks = bn_blocks(bn);
+    int64_t work = run->n * gd_shape_numel(&bn->base.in_shape);
+    double *mine = run->sync->scratch, *all = mine + 2 * features;
+#pragma omp parallel for num_threads(gd_threads()) if (work > GD_PARALLEL_MIN) schedule(static)
+    for (int64_t b = 0; b < blocks; b++) {
+        int64_t c0;
+        int nc = bn_block(bn, b, &c0);
+        bn_grad_sums(bn, run, c0, nc, mine + c0, mine + features + c0);
+    }
+    if (!bn->base.in_grad)
+        return;
+    if (gd_comm_allgather(run->sync->comm, mine, 2 * (size_t)features * sizeof *mine, all,
+                          run->msg) != GD_OK)
+        return;
+    for (int64_t c = 0; c < 2 * features; c++) {
+        double sum = 0;
+        for (int r = 0; r < ranks; r++)
+            sum += all[(int64_t)r * 2 * features + c];
+        mine[c] = sum;
+    }
+#pragma omp parallel for num_threads(gd_threads()) if (work > GD_PARALLEL_MIN) schedule(static)
+    for (int64_t b = 0; b < blocks; b++) {
+        int64_t c0;
+        int nc = bn_block(bn, b, &c0);
+        bn_input_grad(bn, run, c0, nc, mine + c0, mine + features + c0, bn->synced_count);
+    }
+}
+
 static void bn_backward(gd_layer *l, const gd_pass *run)
 {
     batchnorm *bn = GD_IMPL(batchnorm, l);
+    if (run->training && run->sync) {
+        bn_backward_synced(bn, run);
+        return;
+    }
     int64_t blocks = bn_blocks(bn), work = run->n * gd_shape_numel(&l->in_shape);
 #pragma omp parallel for num_threads(gd_threads()) if (work > GD_PARALLEL_MIN) schedule(static)
     for (int64_t b = 0; b < blocks; b++) {
         int64_t c0;
         int nc = bn_block(bn, b, &c0);
-        bn_backward_block(bn, run, c0, nc);
+        double sdy[BN_BLOCK], sdyx[BN_BLOCK];
+        bn_grad_sums(bn, run, c0, nc, sdy, sdyx);
+        if (bn->base.in_grad)
+            bn_input_grad(bn, run, c0, nc, sdy, sdyx, (double)(run->n * bn->spatial));
     }
 }
 

@@ -34,22 +34,39 @@ static void dropout_reserve(gd_layer *l, gd_arena *a, int64_t max_batch)
     GD_IMPL(dropout, l)->mask = gd_arena_take(a, floats);
 }
 
+/* The masks of a whole batch come from one stream of draws, two elements a draw (high
+ * half first): element g of the batch reads half g % 2 of draw g / 2. A rank holding
+ * samples first .. first + n - 1 of a global batch skips the draws before its elements
+ * and after them, so that its masks are its part of the one-process batch's masks and
+ * the generator ends where the one-process one does. */
+static void draw_masks(dropout *d, const gd_pass *run, int64_t features)
+{
+    float scale = (float)(1.0 / (1.0 - d->p));
+    uint64_t threshold = (uint64_t)ceil(d->p * 0x1p32);
+    int64_t g0 = run->first * features, g1 = g0 + run->n * features;
+    int64_t draws = (run->total * features + 1) / 2;
+    for (int64_t k = 0; k < g0 / 2; k++)
+        gd_rng_next_u64(run->rng);
+    uint64_t r = 0;
+    for (int64_t g = g0; g < g1; g++) {
+        if (g == g0 || g % 2 == 0)
+            r = gd_rng_next_u64(run->rng);
+        uint64_t half = g % 2 == 0 ? r >> 32 : r & 0xffffffffu;
+        d->mask[g - g0] = half >= threshold ? scale : 0.0f;
+    }
+    for (int64_t k = g1 > g0 ? (g1 + 1) / 2 : g0 / 2; k < draws; k++)
+        gd_rng_next_u64(run->rng);
+}
+
 static gd_status dropout_forward(gd_layer *l, const gd_pass *run)
 {
     dropout *d = GD_IMPL(dropout, l);
-    int64_t n = run->n * gd_shape_numel(&l->in_shape);
+    int64_t features = gd_shape_numel(&l->in_shape), n = run->n * features;
     if (!run->training) {
         memcpy(l->out, l->in, (size_t)n * sizeof(float));
         return GD_OK;
     }
-    float scale = (float)(1.0 / (1.0 - d->p));
-    uint64_t threshold = (uint64_t)ceil(d->p * 0x1p32);
-    for (int64_t i = 0; i < n; i += 2) {
-        uint64_t r = gd_rng_next_u64(run->rng);
-        d->mask[i] = r >> 32 >= threshold ? scale : 0.0f;
-        if (i + 1 < n)
-            d->mask[i + 1] = (r & 0xffffffffu) >= threshold ? scale : 0.0f;
-    }
+    draw_masks(d, run, features);
 #pragma omp parallel for num_threads(gd_threads()) if (n > GD_PARALLEL_MIN) schedule(static)
     for (int64_t i = 0; i < n; i++)
         l->out[i] = l->in[i] * d->mask[i];

@@ -14,6 +14,15 @@
 
 typedef struct gd_layer gd_layer;
 
+/* Synchronised batch norm (as torch.nn.SyncBatchNorm): the ranks of comm exchange each
+ * channel's sums, so that every rank normalises by the global batch's statistics. scratch
+ * holds gd_stat_sync_scratch(ranks, channels) doubles for the widest layer. */
+typedef struct gd_stat_sync {
+    gd_comm *comm;
+    double *scratch;
+} gd_stat_sync;
+size_t gd_stat_sync_scratch(int ranks, int64_t channels);
+
 /* What one forward or backward pass is asked to do. Backward receives the same pass as
  * the forward it follows (batch norm and dropout read run->training in both). Not the
  * trainer's gd_run (include/gradus.h): a pass is one batch through the layers. */
@@ -22,6 +31,10 @@ typedef struct gd_pass {
     bool training; /* batch statistics and dropout on */
     gd_rng *rng;   /* dropout masks */
     char *msg;     /* GD_MSG_MAX bytes for a failure's detail */
+    /* A data-parallel rank's batch is samples first .. first + n - 1 of a global batch of
+     * total (alone: 0 and n): dropout draws the global batch's masks and keeps its own. */
+    int64_t first, total;
+    const gd_stat_sync *sync; /* NULL: batch norm's statistics are this batch's alone */
 } gd_pass;
 
 typedef struct gd_layer_ops {

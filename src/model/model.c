@@ -558,7 +558,11 @@ gd_status gd_model_forward(gd_model *m, const gd_tensor *input)
         return st;
     int64_t n = input->dims[0];
     memcpy(m->input, input->data, (size_t)(n * gd_shape_numel(&m->in_shape)) * sizeof(float));
-    m->run = (gd_pass){.n = n, .training = m->training, .rng = m->rng, .msg = m->msg};
+    bool sharded = m->shard_total > 0;
+    m->run = (gd_pass){.n = n, .training = m->training, .rng = m->rng, .msg = m->msg,
+                       .first = sharded ? m->shard_first : 0,
+                       .total = sharded ? m->shard_total : n,
+                       .sync = m->training ? m->sync : NULL};
     m->has_run = false;
     if ((st = gd_layer_forward(m->root, &m->run)) != GD_OK)
         return st;
@@ -567,6 +571,14 @@ gd_status gd_model_forward(gd_model *m, const gd_tensor *input)
     m->has_run = true;
     return GD_OK;
 }
+
+void gd_model_set_shard(gd_model *m, int64_t first, int64_t total)
+{
+    m->shard_first = first;
+    m->shard_total = total;
+}
+
+void gd_model_set_stat_sync(gd_model *m, const gd_stat_sync *sync) { m->sync = sync; }
 
 const gd_tensor *gd_model_output(const gd_model *m) { return &m->output; }
 gd_tensor *gd_model_output_grad(gd_model *m) { return &m->output_grad; }

@@ -31,6 +31,10 @@ struct gd_model {
 
     char *spec; /* the text the model was built from, or NULL */
     gd_pass run; /* the last forward's settings: backward replays them */
+    /* A data-parallel rank's place in the global batch (shard_total 0: alone) and its
+     * batch norm's exchange (NULL: none), for the training forwards that follow. */
+    int64_t shard_first, shard_total;
+    const gd_stat_sync *sync;
     gd_tensor output, output_grad;
     char msg[GD_MSG_MAX];
 };
@@ -70,6 +74,12 @@ gd_status gd_model_plan(gd_model *m, size_t *floats);
 /* The model's buffers (batch norm's running statistics, its step counts), which every
  * training forward moves: their bytes, and a copy of them into block (save) or back from
  * it, in gd_model_tensor_at order, for a check that must leave the model as it found it. */
+/* The next training forwards' batches are samples first .. first + n - 1 of global
+ * batches of total samples (total 0: whole batches, the default). */
+void gd_model_set_shard(gd_model *m, int64_t first, int64_t total);
+/* Batch norm's statistics over every rank of sync->comm (NULL: this batch's alone). */
+void gd_model_set_stat_sync(gd_model *m, const gd_stat_sync *sync);
+
 size_t gd_model_buffers_bytes(const gd_model *m);
 void gd_model_copy_buffers(gd_model *m, unsigned char *block, bool save);
 

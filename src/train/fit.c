@@ -3,6 +3,8 @@
  * best model, early stopping's count, the run's files), and the test of the best model. */
 #include "train.h"
 
+#include "../model/model.h"
+
 #include <math.h>
 #include <stdlib.h>
 
@@ -31,38 +33,79 @@ static gd_status diverged(gd_run *run)
                    (long long)run->diverged_epoch, (long long)run->diverged_step);
 }
 
-static void count_correct(gd_run *run, int64_t rows, const int32_t *labels)
+static int64_t count_correct(gd_run *run, int64_t rows, const int32_t *labels)
 {
     const gd_tensor *y = gd_model_output(run->model);
+    int64_t correct = 0;
     for (int64_t i = 0; i < rows; i++)
-        run->progress.correct += gd_argmax(y->data + i * y->dims[1], (int)y->dims[1]) == labels[i];
+        correct += gd_argmax(y->data + i * y->dims[1], (int)y->dims[1]) == labels[i];
+    return correct;
 }
 
-/* Forward and loss, then the observers that read them, backward, the observers that read
- * the gradients, clipping and the optimiser's step. */
+/* A stop every rank takes at the same step: data-parallel ranks stop once the step's
+ * exchange has told them all; alone, at the request. */
+static bool stopping(const gd_run *run)
+{
+    return run->par ? run->stop_agreed : run->stop_requested;
+}
+
+/* Forward and loss of this rank's shard of the batch (the whole batch alone), then the
+ * step's figures, which data-parallel ranks exchange: a NaN on any rank is a divergence
+ * on all. */
+static gd_status forward_and_loss(gd_run *run, gd_tensor x, const int32_t *labels,
+                                  gd_step_info *info, gd_parallel_step *figures)
+{
+    gd_model *m = run->model;
+    int64_t first, total, rows = x.dims[0];
+    gd_loader_shard(run->loader, &first, &total);
+    gd_model_set_shard(m, first, run->par ? total : 0);
+    gd_tensor in = gd_model_input_view(m, x);
+    gd_status st = gd_model_forward(m, &in);
+    if (st == GD_OK)
+        st = gd_model_loss(m, &run->loss, labels, NULL, &info->loss);
+    bool failed = st == GD_ERR_NUMERIC || (st == GD_OK && !isfinite(info->loss));
+    if (st != GD_OK && !failed && !run->par)
+        return gd_fail(run->msg, st, "%s", gd_model_error(m));
+    *figures = (gd_parallel_step){.loss_sum = failed ? 0 : info->loss * (double)rows,
+                                  .correct = failed ? 0 : count_correct(run, rows, labels),
+                                  .samples = rows, .failed = st != GD_OK || failed};
+    gd_status ex = gd_parallel_step_figures(run, figures);
+    if (ex != GD_OK)
+        return ex;
+    if (st != GD_OK && !failed)
+        return gd_fail(run->msg, st, "%s", gd_model_error(m));
+    if (figures->failed)
+        return diverged(run);
+    if (run->par) { /* the global batch's loss, and each rank's share of its gradient */
+        info->loss = figures->loss_sum / (double)figures->samples;
+        gd_parallel_scale_loss_gradient(run, rows, total);
+    }
+    return GD_OK;
+}
+
+/* Forward and loss, then the observers that read them, backward, the ranks' gradients
+ * summed, the observers that read the gradients, clipping and the optimiser's step. */
 static gd_status train_batch(gd_run *run, gd_tensor x, const int32_t *labels, gd_step_info *info)
 {
     gd_model *m = run->model;
     gd_epoch_progress *p = &run->progress;
-    gd_tensor in = gd_model_input_view(m, x);
     gd_optim_set_lr(run->opt, info->lr);
     double momentum = gd_schedule_momentum(&run->schedule, info->step);
     if (!isnan(momentum))
         gd_optim_set_momentum(run->opt, momentum);
-    gd_status st = gd_model_forward(m, &in);
-    if (st == GD_OK)
-        st = gd_model_loss(m, &run->loss, labels, NULL, &info->loss);
-    if (st == GD_ERR_NUMERIC || (st == GD_OK && !isfinite(info->loss)))
-        return diverged(run);
-    if (st != GD_OK)
-        return gd_fail(run->msg, st, "%s", gd_model_error(m));
-    count_correct(run, x.dims[0], labels);
-    p->loss_sum += info->loss * (double)x.dims[0];
-    p->seen += x.dims[0];
+    gd_parallel_step figures;
+    gd_status st = forward_and_loss(run, x, labels, info, &figures);
+    if (st != GD_OK || stopping(run)) /* a stop agreed on here comes before the update */
+        return st;
+    p->correct += figures.correct;
+    p->loss_sum += figures.loss_sum;
+    p->seen += figures.samples;
     info->epoch_loss = p->loss_sum / (double)p->seen;
     info->samples_per_sec = (double)p->seen / (gd_now_seconds() - p->start);
     EACH_OBSERVER(run, after_forward, info);
     st = gd_model_backward(m);
+    if (st == GD_OK && (st = gd_parallel_sum_gradients(run)) != GD_OK)
+        return st;
     if (st == GD_OK)
         EACH_OBSERVER(run, after_backward, info);
     if (st == GD_OK && run->settings.clip_norm > 0)
@@ -89,12 +132,14 @@ gd_status gd_run_step(gd_run *run, bool *epoch_done)
     if (!gd_loader_next(run->loader, &x, &labels))
         return gd_fail(run->msg, GD_ERR_STATE, "run: the epoch has no batch left");
     gd_epoch_progress *p = &run->progress;
+    int64_t first, total;
+    gd_loader_shard(run->loader, &first, &total);
     gd_step_info info = {.epoch = run->state.epoch, .batch = ++p->batch,
                          .batches = gd_loader_batches(run->loader),
-                         .step = gd_optim_step_count(run->opt), .batch_size = x.dims[0],
+                         .step = gd_optim_step_count(run->opt), .batch_size = total,
                          .lr = gd_schedule_lr(&run->schedule, gd_optim_step_count(run->opt))};
     gd_status st = train_batch(run, x, labels, &info);
-    if (st == GD_OK && p->batch == info.batches) {
+    if (st == GD_OK && !stopping(run) && p->batch == info.batches) {
         *epoch_done = true;
         return end_epoch(run, NULL);
     }
@@ -111,7 +156,7 @@ static gd_status validate(gd_run *run, gd_epoch_metrics *m)
         return GD_OK;
     gd_evaluation ev;
     gd_error err;
-    gd_status st = gd_evaluate(run->model, run->val, NULL, &ev, &err);
+    gd_status st = gd_parallel_evaluate(run, run->val, &ev, &err);
     m->val_loss = ev.loss;
     m->val_accuracy = ev.accuracy;
     return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
@@ -144,7 +189,7 @@ static gd_status keep_best(gd_run *run, gd_epoch_metrics *m)
     s->best_val_accuracy = m->validated ? m->val_accuracy : NAN;
     s->best_epoch = m->epoch;
     s->bad_epochs = 0;
-    return run->dir ? gd_run_save_best(run) : GD_OK;
+    return run->dir && run->writes ? gd_run_save_best(run) : GD_OK;
 }
 
 /* The epoch's figures, validation, the best model, then the checkpoint (which carries the
@@ -163,7 +208,11 @@ static gd_status end_epoch(gd_run *run, gd_epoch_metrics *out)
     s->loop_seconds += m.seconds;
     p->started = false;
     s->epoch = m.epoch;
-    gd_status st = validate(run, &m);
+    /* Ranks that normalised by their own shards hold their own running statistics:
+     * rank 0's are the model's (as DistributedDataParallel's broadcast_buffers). */
+    gd_status st = run->settings.sync_bn ? GD_OK : gd_parallel_share_buffers(run);
+    if (st == GD_OK)
+        st = validate(run, &m);
     if (st == GD_OK)
         st = keep_best(run, &m);
     if (st == GD_OK && run->plateau_on && m.validated) { /* the next epoch's rate */
@@ -174,8 +223,9 @@ static gd_status end_epoch(gd_run *run, gd_epoch_metrics *out)
     s->train_seconds += gd_now_seconds() - p->wall_start;
     if (st == GD_OK)
         st = gd_run_history_add(run, &m);
-    if (st == GD_OK && run->dir && (st = gd_run_save_checkpoint(run)) == GD_OK)
+    if (st == GD_OK && run->dir && run->writes && (st = gd_run_save_checkpoint(run)) == GD_OK)
         st = gd_run_write_metrics(run);
+    st = gd_parallel_agree(run, st); /* rank 0's files written, or every rank stops */
     if (out)
         *out = m;
     if (st == GD_OK)
@@ -188,7 +238,7 @@ gd_status gd_run_epoch(gd_run *run, gd_epoch_metrics *metrics)
     bool done = false;
     gd_status st = GD_OK;
     int64_t before = run->history_len;
-    while (st == GD_OK && !done && !run->stop_requested)
+    while (st == GD_OK && !done && !stopping(run))
         st = gd_run_step(run, &done);
     if (metrics)
         *metrics = run->history_len > before ? run->history[run->history_len - 1]
@@ -214,12 +264,12 @@ gd_status gd_run_fit(gd_run *run, gd_run_result *result)
             break;
         }
         st = gd_run_epoch(run, NULL);
-        if (st == GD_OK && run->stop_requested) {
+        if (st == GD_OK && stopping(run)) {
             run->stop = GD_STOP_REQUESTED;
             break;
         }
     }
-    if (st == GD_OK && run->test)
+    if (st == GD_OK && run->test && run->writes) /* data-parallel: rank 0 tests */
         st = gd_run_test(run, &run->test_result);
     if (result)
         gd_run_result_get(run, result);

@@ -29,9 +29,9 @@ static gd_status prepare_data(gd_run *run, gd_data_cache *cache)
     return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
 }
 
-/* Fits (fresh run) or has restored (resume) the preprocessing, then applies it to every
- * split: statistics come from the training split only. */
-static gd_status preprocess_data(gd_run *run)
+/* Fits the preprocessing of a fresh run on the training split (a resume has its
+ * checkpoint's): statistics come from the training split only. */
+static gd_status fit_preprocessing(gd_run *run)
 {
     const gd_settings *s = &run->settings;
     gd_error err;
@@ -43,7 +43,14 @@ static gd_status preprocess_data(gd_run *run)
         return gd_fail(run->msg, GD_ERR_INVALID_ARGUMENT, "--preprocess %s: %s", s->preprocess,
                        err.message);
     }
+    return GD_OK;
+}
+
+static gd_status apply_preprocessing(gd_run *run)
+{
     gd_dataset *sets[] = {run->train, run->val, run->test};
+    gd_error err;
+    gd_status st = GD_OK;
     for (int i = 0; run->pre && i < 3 && st == GD_OK; i++)
         if (sets[i])
             st = gd_preprocess_apply_dataset(run->pre, sets[i], &err);
@@ -366,49 +373,46 @@ static gd_status load_checkpoint_model(gd_run *run, bool *found)
     return st == GD_OK ? GD_OK : gd_fail(run->msg, st, "%s", err.message);
 }
 
-/* The model from the checkpoint on a resume, then the splits ready to train on: a fresh
- * run's from the cache when it holds this very preparation (a study's trials share one
- * split seed), else cut and preprocessed here and kept for the next fresh run. A resumed
- * run's transform is its checkpoint's, so it prepares its own. */
-static gd_status ready_data(gd_run *run, gd_data_cache *cache, bool resume, bool *checkpoint)
+/* The model from the checkpoint on a resume, then the splits: a fresh run's ready to
+ * train on from the cache when it holds this very preparation (a study's trials share
+ * one split seed, *prepared), else cut here with the preprocessing fitted, for
+ * prepare_data to apply. A resumed run's transform is its checkpoint's. */
+static gd_status ready_data(gd_run *run, gd_data_cache *cache, bool resume, bool *checkpoint,
+                            bool *prepared)
 {
     gd_status st = resume ? load_checkpoint_model(run, checkpoint) : GD_OK;
-    bool hit = false;
     gd_error err;
     if (!st && cache && !*checkpoint &&
-        (st = gd_data_cache_take_prepared(cache, &run->settings, &hit, &run->train, &run->val,
-                                          &run->test, &run->pre, &err)))
+        (st = gd_data_cache_take_prepared(cache, &run->settings, prepared, &run->train,
+                                          &run->val, &run->test, &run->pre, &err)))
         return gd_fail(run->msg, st, "%s", err.message);
-    if (st || hit)
+    if (st || *prepared)
         return st;
-    if ((st = prepare_data(run, cache)) || (st = preprocess_data(run)))
+    if ((st = prepare_data(run, cache)))
         return st;
-    /* Only a split seed of its own lets another seed's run share the preparation: without
-     * one the key holds this run's seed, and keeping copies would cost for nothing. */
-    if (cache && !*checkpoint && run->settings.split_seed)
-        gd_data_cache_keep_prepared(cache, &run->settings, run->train, run->val, run->test,
-                                    run->pre);
-    return GD_OK;
+    return fit_preprocessing(run);
 }
 
-static gd_status setup(gd_run *run, bool resume, gd_data_cache *cache)
+/* Applies the fitted preprocessing, and keeps the result in the cache for the next fresh
+ * run of the same preparation. Only a split seed of its own lets another seed's run share
+ * it: without one the key holds this run's seed, and keeping copies would cost for
+ * nothing. */
+static gd_status finish_data(gd_run *run, gd_data_cache *cache, bool checkpoint)
 {
-    gd_set_num_threads(run->settings.threads);
-    bool checkpoint = false;
-    /* Settings checked together (--warmup within --epochs): flags arrive one at a time. */
-    gd_status st = gd_settings_check(&run->settings, run->msg);
-    if (!st)
-        st = resolve_optimizer(run);
-    run->maximize = strcmp(run->settings.early_stop, "val_accuracy") == 0;
-    if (!st)
-        st = ready_data(run, cache, resume, &checkpoint);
-    if (!st && !checkpoint)
-        st = build_model(run);
+    gd_status st = apply_preprocessing(run);
+    if (!st && cache && !checkpoint && run->settings.split_seed)
+        gd_data_cache_keep_prepared(cache, &run->settings, run->train, run->val, run->test,
+                                    run->pre);
+    return st;
+}
+
+/* Model, loader, optimiser and schedule, once the data is ready; a resume's state last. */
+static gd_status make_trainer(gd_run *run, bool checkpoint)
+{
+    gd_status st = checkpoint ? GD_OK : build_model(run);
     if (!st && !checkpoint && run->settings.init_from[0])
         st = gd_run_init_from(run);
-    if (st)
-        return st;
-    if ((st = check_model_fits(run)))
+    if (st || (st = check_model_fits(run)))
         return st;
     run->batchnorm = has_batchnorm(run->model);
     run->parameters = parameter_count(run->model);
@@ -419,8 +423,36 @@ static gd_status setup(gd_run *run, bool resume, gd_data_cache *cache)
         return st;
     run->state.best_metric = run->maximize ? -INFINITY : INFINITY;
     run->state.best_val_accuracy = NAN;
-    if (checkpoint)
-        return gd_run_restore_checkpoint(run);
+    return checkpoint ? gd_run_restore_checkpoint(run) : GD_OK;
+}
+
+/* Data-parallel ranks agree twice, whatever failed where: once the preprocessing is
+ * fitted (then rank 0's is everyone's), and at the end (then rank 0's weights are); a
+ * failure on any rank fails every rank there, so none waits on another. Each rank's cache
+ * hit (its own prepared copy of this preparation) skips the fit. */
+static gd_status setup(gd_run *run, bool resume, gd_data_cache *cache, gd_comm *comm)
+{
+    gd_set_num_threads(run->settings.threads);
+    bool checkpoint = false, prepared = false;
+    /* Settings checked together (--warmup within --epochs): flags arrive one at a time. */
+    gd_status st = gd_parallel_create(run, comm);
+    if (!st)
+        st = gd_settings_check(&run->settings, run->msg);
+    if (!st)
+        st = resolve_optimizer(run);
+    run->maximize = strcmp(run->settings.early_stop, "val_accuracy") == 0;
+    if (!st)
+        st = ready_data(run, cache, resume, &checkpoint, &prepared);
+    st = gd_parallel_agree(run, st);
+    if (!st)
+        st = gd_parallel_share_preprocessing(run);
+    if (!st && !prepared)
+        st = finish_data(run, cache, checkpoint);
+    if (!st)
+        st = make_trainer(run, checkpoint);
+    st = gd_parallel_start(run, checkpoint, st);
+    if (st || checkpoint)
+        return st;
     return gd_run_write_config(run);
 }
 
@@ -437,7 +469,8 @@ gd_status gd_run_create(gd_run **out, const gd_settings *s, const gd_run_options
         gd_run_free(run);
         return gd_fail(msg, GD_ERR_NO_MEMORY, "run: out of memory");
     }
-    gd_status st = setup(run, opt && opt->resume && opt->dir, opt ? opt->data_cache : NULL);
+    gd_status st = setup(run, opt && opt->resume && opt->dir, opt ? opt->data_cache : NULL,
+                         opt ? opt->comm : NULL);
     if (st != GD_OK) {
         snprintf(msg, GD_MSG_MAX, "%s", run->msg);
         gd_run_free(run);
@@ -472,6 +505,7 @@ void gd_run_free(gd_run *run)
     free(run->history);
     free(run->confusion);
     free(run->dir);
+    gd_parallel_free(run->par);
     free(run);
 }
 

@@ -27,7 +27,7 @@ static gd_status write_text(gd_run *run, const char *name, const char *text)
 
 gd_status gd_run_write_config(gd_run *run)
 {
-    if (!run->dir)
+    if (!run->dir || !run->writes)
         return GD_OK;
     char *json;
     gd_error err;

@@ -133,6 +133,12 @@ static const setting table[] = {
      NO_RANGE},
     {{"threads", "threads", "N", "run", "threads (0: all cores); same seed + threads = same "
       "bits", "0", GD_SETTING_INT}, AT(threads), CLOSED(0, THREADS_MAX)},
+    {{"sync_bn", "sync-bn", NULL, "run", "under mpirun: batch norm's statistics over the "
+      "global batch, as PyTorch's SyncBatchNorm (default: each rank's own shard)", "off",
+      GD_SETTING_SWITCH}, AT(sync_bn), CLOSED(0, 1)},
+    {{"deterministic_reduce", "deterministic-reduce", NULL, "run", "under mpirun: add the "
+      "ranks' gradients in rank order, the same bits whatever MPI's algorithm", "off",
+      GD_SETTING_SWITCH}, AT(deterministic_reduce), CLOSED(0, 1)},
 };
 
 #define NSETTINGS (sizeof table / sizeof table[0])

@@ -23,8 +23,13 @@ typedef struct gd_epoch_progress {
     double loss_sum, start, wall_start, lr;
 } gd_epoch_progress;
 
+typedef struct gd_parallel gd_parallel;
+
 struct gd_run {
     gd_settings settings;
+    gd_parallel *par; /* NULL: this process alone (parallel.c) */
+    bool writes;      /* the run's files are this process's to write: alone, or rank 0 */
+    bool stop_agreed; /* data-parallel: a stop every rank has heard of, at the same step */
     char *dir; /* NULL: no files */
     gd_dataset *train, *val, *test;
     gd_preprocess *pre;
@@ -55,6 +60,45 @@ struct gd_run {
     int confusion_classes;
     char msg[GD_MSG_MAX];
 };
+
+/* parallel.c: one model trained by the ranks of a group. Alone (no group, or a group of
+ * one) every call is a no-op or the one-process way. */
+gd_status gd_parallel_create(gd_run *run, gd_comm *comm); /* no collective */
+void gd_parallel_free(gd_parallel *p);
+int gd_parallel_rank(const gd_run *run);
+int gd_parallel_ranks(const gd_run *run);
+/* Every rank's status; the first failure, named by its rank, for all. */
+gd_status gd_parallel_agree(gd_run *run, gd_status st);
+/* Rank 0's fitted preprocessing statistics for every rank. */
+gd_status gd_parallel_share_preprocessing(gd_run *run);
+/* Rank 0's model buffers (batch norm's running statistics) for every rank. */
+gd_status gd_parallel_share_buffers(gd_run *run);
+/* The end of setup, agreeing on st first: shards checked, exchanges planned, the resume
+ * checked alike on every rank, rank 0's weights and buffers broadcast. */
+gd_status gd_parallel_start(gd_run *run, bool checkpoint, gd_status st);
+/* A rank's loss gradient scaled by its share rows / total of the global batch. */
+void gd_parallel_scale_loss_gradient(gd_run *run, int64_t rows, int64_t total);
+/* One step's figures of this rank, replaced by the global batch's; a stop asked on any
+ * rank becomes stop_agreed on all. */
+typedef struct gd_parallel_step {
+    double loss_sum;
+    int64_t correct, samples;
+    bool failed;
+} gd_parallel_step;
+gd_status gd_parallel_step_figures(gd_run *run, gd_parallel_step *step);
+/* The ranks' gradients summed on every rank. */
+gd_status gd_parallel_sum_gradients(gd_run *run);
+/* ds evaluated in shards, the sums gathered: every rank gets the same figures. */
+gd_status gd_parallel_evaluate(gd_run *run, gd_dataset *ds, gd_evaluation *out, gd_error *err);
+
+/* evaluate.c: what an evaluation adds up, over one rank's shard of every batch. */
+typedef struct gd_eval_sums {
+    double loss; /* of the per-sample losses */
+    int64_t correct, samples;
+} gd_eval_sums;
+gd_status gd_evaluate_shard(gd_model *m, gd_dataset *ds, int64_t *confusion, int rank, int ranks,
+                            gd_eval_sums *out, gd_error *err);
+void gd_eval_sums_result(const gd_eval_sums *sums, gd_evaluation *out);
 
 /* data_cache.c: gd_data_load through a cache (err not NULL): the sets as read are kept,
  * and the caller gets copies of them. */
