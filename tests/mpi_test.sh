@@ -1,5 +1,7 @@
 #!/bin/sh
-# gradus search under mpirun (Open MPI, over this machine's loopback): every rank is a
+# gradus train and search under mpirun (Open MPI, over this machine's loopback). Train:
+# N ranks train one model, equal to one process's within float rounding with --sync-bn,
+# bit-identical to itself with --deterministic-reduce, and resumable. Search: every rank is a
 # worker of one study, and the study equals the one a single process makes, whatever the
 # number of ranks (2, and 3 for an uneven share of 6 trials); --workers is refused under
 # mpirun; a gradus built without MPI says so when mpirun starts several. Skipped, saying
@@ -48,6 +50,84 @@ for n in 2 3; do
     cmp -s one.txt "np$n.txt" && ok "$n ranks give the one-process study, trial for trial" \
         || bad "$n ranks give the one-process study, trial for trial"
 done
+# ------------------------------------------------------------ data-parallel train
+# One model on N ranks: 1550 training samples in global batches of 100 (the last of 50),
+# shards of 50 on 2 ranks and 33/33/34 (16/17/17 for the last) on 3. Batch norm, dropout
+# and SGD with momentum; a CNN with augmentation below.
+COMPARE=$(dirname "$GRADUS")/examples/compare_models
+train() {
+    launch=$1
+    shift
+    # shellcheck disable=SC2086
+    $launch train --limit 2050 --val-size 500 --batch-size 100 --threads 1 --seed 3 \
+        --optim sgd --momentum 0.9 --lr 0.05 --schedule constant \
+        --model "linear(64) bn relu dropout(0.3) linear(10)" "$@"
+}
+# near FILE_A FILE_B TOLERANCE: the models' tensors agree within TOLERANCE of each one's
+# largest value.
+near() { "$COMPARE" "$1" "$2" "$3" >"$WORK/cmp" 2>&1; }
+
+expect "train: one process, 2 epochs" 0 train "$GRADUS" --epochs 2 --sync-bn --deterministic-reduce --out t1
+for n in 2 3; do
+    expect "mpirun -np $n gradus train --sync-bn --deterministic-reduce" 0 \
+        train "$MPIRUN -np $n $GRADUS" --epochs 2 --sync-bn --deterministic-reduce --out "t$n"
+    [ "$(grep -c '^run folder:' "$WORK/out")" -eq 1 ] && ok "... rank 0 alone prints" \
+        || bad "... rank 0 alone prints"
+    contains "... and tests" "$WORK/out" "^test accuracy"
+    # Only the order of additions differs from one process (the shards' partial sums of
+    # each gradient, the merged moments of batch norm): float32 rounding, 1e-7 of each
+    # tensor's scale, grown by two epochs of steps; measured at most 6e-7.
+    near t1/model.safetensors "t$n/model.safetensors" 1e-5 \
+        && ok "... ends with the one-process weights within 1e-5 ($(tail -1 "$WORK/cmp"))" \
+        || bad "... ends with the one-process weights within 1e-5 ($(tail -1 "$WORK/cmp"))"
+    a=$(sed 's/.*"val_accuracy":\([0-9.]*\).*/\1/' t1/metrics.jsonl | tr '\n' ' ')
+    b=$(sed 's/.*"val_accuracy":\([0-9.]*\).*/\1/' "t$n/metrics.jsonl" | tr '\n' ' ')
+    [ "$a" = "$b" ] && ok "... and its validation accuracy every epoch ($b)" \
+        || bad "... and its validation accuracy every epoch ($a against $b)"
+done
+expect "mpirun -np 3 gradus train again" 0 \
+    train "$MPIRUN -np 3 $GRADUS" --epochs 2 --sync-bn --deterministic-reduce --out t3again
+cmp -s t3/model.safetensors t3again/model.safetensors && ok "... gives the same bits" \
+    || bad "... gives the same bits"
+expect "mpirun -np 2 with MPI_Allreduce's own order" 0 \
+    train "$MPIRUN -np 2 $GRADUS" --epochs 2 --sync-bn --out t2mpi
+near t1/model.safetensors t2mpi/model.safetensors 1e-5 && ok "... also within 1e-5 of one process" \
+    || bad "... also within 1e-5 of one process ($(tail -1 "$WORK/cmp"))"
+expect "mpirun -np 2 without --sync-bn (each rank's own statistics)" 0 \
+    train "$MPIRUN -np 2 $GRADUS" --epochs 2 --deterministic-reduce --out t2local
+near t1/model.safetensors t2local/model.safetensors 1e-3 && bad "... is not the one-process model" \
+    || ok "... is not the one-process model ($(tail -1 "$WORK/cmp"))"
+
+# Resume: 1 epoch, then --resume to 3, equals 3 epochs straight, bit for bit.
+expect "mpirun -np 2: 3 epochs" 0 train "$MPIRUN -np 2 $GRADUS" --epochs 3 --sync-bn --deterministic-reduce --out full
+expect "mpirun -np 2: 1 epoch" 0 train "$MPIRUN -np 2 $GRADUS" --epochs 1 --sync-bn --deterministic-reduce --out part
+expect "mpirun -np 2 gradus train --resume --epochs 3" 0 $MPIRUN -np 2 "$GRADUS" train --resume part --epochs 3
+contains "... says what changed" "$WORK/out" "resuming with --epochs 3 (was 1)"
+cmp -s full/model.safetensors part/model.safetensors && ok "... ends with the uninterrupted run's bits" \
+    || bad "... ends with the uninterrupted run's bits"
+
+# A CNN with batch norm after convolutions and augmentation on 2 ranks.
+CNN="conv(8,3,padding=1) bn relu maxpool(2) flatten linear(10)"
+cnn() {
+    launch=$1
+    shift
+    # shellcheck disable=SC2086
+    $launch train --limit 1100 --val-size 300 --batch-size 64 --threads 1 --seed 4 --epochs 1 \
+        --optim sgd --lr 0.05 --crop-padding 2 --hflip --sync-bn --deterministic-reduce \
+        --model "$CNN" "$@"
+}
+expect "a CNN with augmentation, one process" 0 cnn "$GRADUS" --out c1
+expect "... and on 2 ranks" 0 cnn "$MPIRUN -np 2 $GRADUS" --out c2
+near c1/model.safetensors c2/model.safetensors 1e-5 && ok "... agree within 1e-5 ($(tail -1 "$WORK/cmp"))" \
+    || bad "... agree within 1e-5 ($(tail -1 "$WORK/cmp"))"
+
+# Refusals, said once by rank 0, and a divergence stops every rank at the same step.
+expect "3 ranks on batches of 4 with batch norm exit 2" 2 train "$MPIRUN -np 3 $GRADUS" --epochs 1 --batch-size 4 --out small
+contains "... saying each rank needs two samples" "$WORK/err" "3 ranks cannot share a batch of 2 samples"
+[ "$(grep -c 'cannot share' "$WORK/err")" -eq 1 ] && ok "... once" || bad "... once"
+expect "a divergence on 2 ranks exits 4" 4 train "$MPIRUN -np 2 $GRADUS" --epochs 1 --lr 1e9 --out div
+contains "... saying where" "$WORK/err" "the loss became NaN or infinite at epoch 1"
+
 expect "--workers 2 under mpirun exits 2" 2 search "$MPIRUN -np 2 $GRADUS" --workers 2 --out w2
 contains "... saying each rank is one worker" "$WORK/err" "under mpirun each of the 2 ranks is one worker"
 expect "--show under mpirun prints once" 0 $MPIRUN -np 2 "$GRADUS" search --show np2
