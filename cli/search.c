@@ -24,7 +24,7 @@
 
 static const char *const INTRO =
     "usage: gradus search [TRAIN FLAGS] --param NAME=KIND(ARGS) ... [SEARCH FLAGS]\n"
-    "       gradus search --resume STUDY_DIR [--workers N]\n"
+    "       gradus search --resume STUDY_DIR [--workers N] [--ranks-per-trial M]\n"
     "       gradus search --show STUDY_DIR [--export-best FILE]\n"
     "\n"
     "Trains many runs (trials) that differ in the parameters of a search space, and\n"
@@ -51,6 +51,8 @@ static const char *const INTRO =
     "  --keep F             coarse-to-fine: the best fraction of a stage that the\n"
     "                       next stage's ranges span                          [0.25]\n"
     "  --workers N          processes training trials at once                    [1]\n"
+    "  --ranks-per-trial M  under mpirun -np K*M: K trials at once, each trained\n"
+    "                       data-parallel on M ranks                             [1]\n"
     "  --seed N             the study's seed                                     [1]\n"
     "  --out STUDY_DIR      where to keep the study (a new or empty folder)\n"
     "                                                             [studies/DATE-TIME]\n"
@@ -63,7 +65,7 @@ static const char *const INTRO =
 
 enum {
     OPT_PARAM = 1000, OPT_SPACE, OPT_STRATEGY, OPT_TRIALS, OPT_REPEATS, OPT_GRID_POINTS,
-    OPT_MIN_EPOCHS, OPT_ETA, OPT_STAGES, OPT_KEEP, OPT_WORKERS, OPT_OUT, OPT_RESUME,
+    OPT_MIN_EPOCHS, OPT_ETA, OPT_STAGES, OPT_KEEP, OPT_WORKERS, OPT_RANKS, OPT_OUT, OPT_RESUME,
     OPT_SHOW, OPT_EXPORT
 };
 
@@ -74,6 +76,7 @@ typedef struct search_args {
     const char *space, *out, *resume, *show, *export_path;
     gd_search_options opt;
     int workers;
+    int ranks_per_trial;        /* under mpirun: the ranks of one data-parallel trial */
     bool search_given;          /* a flag that defines a study, refused with --resume */
 } search_args;
 
@@ -91,6 +94,7 @@ static struct option *make_options(void)
         {"eta", required_argument, 0, OPT_ETA}, {"stages", required_argument, 0, OPT_STAGES},
         {"keep", required_argument, 0, OPT_KEEP},
         {"workers", required_argument, 0, OPT_WORKERS}, {"out", required_argument, 0, OPT_OUT},
+        {"ranks-per-trial", required_argument, 0, OPT_RANKS},
         {"resume", required_argument, 0, OPT_RESUME}, {"show", required_argument, 0, OPT_SHOW},
         {"export-best", required_argument, 0, OPT_EXPORT}, {"help", no_argument, 0, 'h'}};
     return settings_flags_options(own, sizeof own / sizeof own[0]);
@@ -116,7 +120,7 @@ static int search_flag(search_args *a, int opt, const char *v)
 {
     int64_t n = 0;
     int rc = EXIT_OK;
-    a->search_given = a->search_given || (opt != OPT_WORKERS && opt != OPT_RESUME &&
+    a->search_given = a->search_given || (opt != OPT_WORKERS && opt != OPT_RANKS && opt != OPT_RESUME &&
                                           opt != OPT_SHOW && opt != OPT_EXPORT);
     switch (opt) {
     case OPT_PARAM:
@@ -140,6 +144,7 @@ static int search_flag(search_args *a, int opt, const char *v)
     case OPT_MIN_EPOCHS: rc = whole("min-epochs", v, 1, INT64_MAX / 2, &a->opt.min_epochs); break;
     case OPT_STAGES: rc = whole("stages", v, 2, 10, &n), a->opt.stages = (int)n; break;
     case OPT_WORKERS: rc = whole("workers", v, 1, 256, &n), a->workers = (int)n; break;
+    case OPT_RANKS: rc = whole("ranks-per-trial", v, 1, 1 << 20, &n), a->ranks_per_trial = (int)n; break;
     case OPT_ETA: rc = real("eta", v, &a->opt.eta); break;
     case OPT_KEEP: rc = real("keep", v, &a->opt.keep); break;
     }
@@ -414,12 +419,12 @@ static void child_signal(int sig)
     stop_flag = 1;
 }
 
-static int work(const study_def *d, const char *dir)
+static int work(const study_def *d, const char *dir, gd_comm *slot)
 {
     signal(SIGINT, child_signal);
     signal(SIGTERM, child_signal);
     gd_search_worker w = {.dir = dir, .fixed = &d->fixed, .space = d->space, .opt = &d->opt,
-                          .stop = &stop_flag};
+                          .stop = &stop_flag, .comm = slot};
     gd_error err;
     gd_status st = gd_search_work(&w, &err);
     if (st != GD_OK)
@@ -496,7 +501,7 @@ static int run_workers(const study_def *d, const char *dir, int workers)
     for (child_count = 0; child_count < workers; child_count++) {
         pid_t pid = fork();
         if (pid == 0)
-            _exit(work(d, dir));
+            _exit(work(d, dir, NULL));
         if (pid < 0)
             break;
         children[child_count] = pid;
@@ -599,13 +604,16 @@ static int new_study(search_args *a, bool trials_given, char *dir, size_t len, s
     return rc;
 }
 
-static void say_start(const study_def *d, const char *dir, int workers)
+static void say_start(const study_def *d, const char *dir, int workers, int per_trial)
 {
+    char ranks[48] = "";
+    if (per_trial > 1)
+        snprintf(ranks, sizeof ranks, " of %d ranks", per_trial);
     printf("study folder: %s\n", dir);
-    printf("%s search: %lld trials of %lld epochs (%d parameters);\n%d worker%s, %d "
+    printf("%s search: %lld trials of %lld epochs (%d parameters);\n%d worker%s%s, %d "
            "thread%s each, seed %llu\n", strategy_name(d->opt.strategy),
            (long long)gd_search_total_trials(&d->opt), (long long)d->opt.epochs,
-           gd_space_count(d->space), workers, workers == 1 ? "" : "s", d->fixed.threads,
+           gd_space_count(d->space), workers, workers == 1 ? "" : "s", ranks, d->fixed.threads,
            d->fixed.threads == 1 ? "" : "s", (unsigned long long)d->opt.seed);
 }
 
@@ -619,14 +627,29 @@ typedef struct shared_start {
     char dir[4096];
 } shared_start;
 
-static int rank_worker(const char *dir)
+static int rank_worker(const char *dir, gd_comm *slot)
 {
     study_def d = {0};
     int rc = study_def_load(&d, dir, CMD);
     if (rc == EXIT_OK)
-        rc = work(&d, dir);
+        rc = work(&d, dir, slot);
     study_def_free(&d);
     return rc;
+}
+
+/* --ranks-per-trial M: the job's ranks in slots of M consecutive ranks, each slot one
+ * worker whose trials train data-parallel on its ranks. */
+static int check_slots(const search_args *a, int ranks)
+{
+    int m = a->ranks_per_trial;
+    if (m > 1 && ranks == 1)
+        return fail(EXIT_USAGE, CMD, "--ranks-per-trial %d: start gradus under mpirun -np K*%d "
+                    "for K trials at once", m, m);
+    if (m > 1 && ranks % m != 0)
+        return fail(EXIT_USAGE, CMD, "--ranks-per-trial %d: the job's %d ranks are not a "
+                    "multiple of %d; start mpirun -np %d or %d", m, ranks, m, ranks / m * m,
+                    (ranks / m + 1) * m);
+    return EXIT_OK;
 }
 
 static int start_study(search_args *a, bool trials_given, char *dir, size_t len, study_def *d)
@@ -634,7 +657,8 @@ static int start_study(search_args *a, bool trials_given, char *dir, size_t len,
     if (a->resume) {
         if (a->search_given)
             return fail(EXIT_USAGE, CMD, "--resume %s: the study's settings are in its "
-                        "study.json; only --workers may be given with --resume", a->resume);
+                        "study.json; only --workers and --ranks-per-trial may be given with --resume",
+                        a->resume);
         snprintf(dir, len, "%s", a->resume);
         return study_def_load(d, a->resume, CMD);
     }
@@ -656,6 +680,9 @@ int cmd_search(int argc, char **argv)
     if (rc == EXIT_OK && ranks > 1 && a.workers != 1)
         rc = fail(EXIT_USAGE, CMD, "--workers %d: under mpirun each of the %d ranks is one "
                   "worker; start more ranks instead", a.workers, ranks);
+    if (rc == EXIT_OK)
+        rc = check_slots(&a, ranks);
+    int per_trial = a.ranks_per_trial > 1 ? a.ranks_per_trial : 1;
     study_def d = {0};
     shared_start start = {.rc = rc};
     if (rc == EXIT_OK && a.show) {
@@ -663,19 +690,26 @@ int cmd_search(int argc, char **argv)
             rc = search_show(&d, a.show, a.export_path);
     } else if (rc == EXIT_OK && rank == 0) {
         if ((start.rc = start_study(&a, trials_given, start.dir, sizeof start.dir, &d)) == EXIT_OK)
-            say_start(&d, start.dir, ranks > 1 ? ranks : a.workers);
+            say_start(&d, start.dir, ranks > 1 ? ranks / per_trial : a.workers, per_trial);
     }
     if (rc == EXIT_OK && !a.show && ranks > 1)
         gd_dist_bcast(&start, sizeof start, 0, &err);
     if (rc == EXIT_OK && !a.show)
         rc = start.rc;
+    gd_comm *slot = NULL;
+    if (rc == EXIT_OK && !a.show && per_trial > 1 &&
+        gd_comm_split(gd_dist_world(), rank / per_trial, &slot, &err) != GD_OK)
+        rc = fail(EXIT_FAILURE_RUN, CMD, "%s", err.message);
     if (rc == EXIT_OK && !a.show && rank > 0)
-        rc = rank_worker(start.dir);
+        rc = rank_worker(start.dir, slot);
     else if (rc == EXIT_OK && !a.show) {
-        rc = run_workers(&d, start.dir, a.workers);
+        /* A slot's ranks share MPI, which a forked worker cannot: rank 0 then trains in
+         * its own process, without the progress line. */
+        rc = slot ? work(&d, start.dir, slot) : run_workers(&d, start.dir, a.workers);
         if (rc == EXIT_OK)
             rc = search_show(&d, start.dir, a.export_path);
     }
+    gd_comm_free(slot);
     study_def_free(&d);
     gd_settings_free(&a.train.s);
     gd_dist_barrier(&err); /* rank 0 has printed the table: every rank may leave */

@@ -1867,6 +1867,10 @@ typedef struct gd_search_worker {
     const gd_space *space; /* bound */
     const gd_search_options *opt;
     volatile const int *stop;
+    /* NULL or one rank: this process trains its trials alone. Several: the ranks of one
+     * trial slot, every one calling gd_search_work; its rank 0 claims the jobs, tells the
+     * others and writes the journal, and each trial trains data-parallel on them all. */
+    gd_comm *comm;
 } gd_search_worker;
 GD_API gd_status gd_search_work(const gd_search_worker *w, gd_error *err);
 /* dir/trials/NNNN for trial (4 digits or more), into path of size len. */

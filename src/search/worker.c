@@ -75,6 +75,7 @@ static bool trial_busy(void *ctx, uint64_t t)
 typedef struct watch {
     double first_loss; /* the run's first batch's, kept in the trial's folder */
     const char *path;  /* that file */
+    bool writes;       /* a slot's rank 0, or alone: the file is this process's to write */
     bool diverged;
     char why[160];
     volatile const int *stop;
@@ -102,7 +103,8 @@ static void watch_loss(void *ctx, gd_run *run, const gd_step_info *step)
         w->first_loss = step->loss;
         int n = snprintf(text, sizeof text, "%.17g\n", step->loss);
         gd_error ignored; /* without the file, a resume takes its own first batch */
-        gd_write_file_atomic(w->path, text, (size_t)n, &ignored);
+        if (w->writes)
+            gd_write_file_atomic(w->path, text, (size_t)n, &ignored);
     }
     if (!isfinite(step->loss) || step->loss > 3 * w->first_loss) {
         snprintf(w->why, sizeof w->why, "loss %.4g at epoch %lld, step %lld: above 3 x the "
@@ -121,9 +123,12 @@ static void watch_stop(void *ctx, gd_run *run, const gd_step_info *step)
         gd_run_stop(run);
 }
 
+/* A journal of NULL: a slot's other ranks, whose rank 0 writes the events. */
 static gd_status append(gd_journal *j, gd_event_kind kind, uint64_t t, int64_t epoch,
                         const gd_epoch_metrics *m, const char *message, gd_error *err)
 {
+    if (!j)
+        return GD_OK;
     gd_journal_event e = {.kind = kind, .trial = t, .epoch = epoch, .message = message,
                           .train_loss = m ? m->train_loss : NAN,
                           .val_loss = m ? m->val_loss : NAN,
@@ -190,7 +195,8 @@ static gd_status run_trial(const gd_search_worker *w, gd_journal *j, gd_data_cac
                       err);
     }
     s.epochs = job->epochs;
-    gd_run_options o = {.dir = dir, .resume = job->resume, .data_cache = cache};
+    gd_run_options o = {.dir = dir, .resume = job->resume, .data_cache = cache,
+                        .comm = w->comm};
     gd_run *run = NULL;
     gd_error made;
     st = gd_run_create(&run, &s, &o, &made);
@@ -200,7 +206,8 @@ static gd_status run_trial(const gd_search_worker *w, gd_journal *j, gd_data_cac
                       err);
     size_t n = strlen(dir);
     snprintf(dir + n, sizeof dir - n, "/first_loss");
-    watch wt = {.first_loss = read_first_loss(dir), .path = dir, .stop = w->stop};
+    watch wt = {.first_loss = read_first_loss(dir), .path = dir, .stop = w->stop,
+                .writes = gd_comm_rank(w->comm) == 0};
     gd_run_add_observer(run, &(gd_observer){.ctx = &wt, .after_forward = watch_loss,
                                             .after_step = watch_stop});
     st = catch_up(run, j, job, err);
@@ -253,40 +260,72 @@ static void nap(void)
     nanosleep(&t, NULL);
 }
 
+/* What a slot's rank 0 tells its other ranks before each job: its claim's status and the
+ * job (GD_JOB_DONE once it stops). */
+typedef struct slot_order {
+    int status;
+    gd_search_job job;
+} slot_order;
+
+/* The next job: claimed by this process alone or by the slot's rank 0, and told to the
+ * slot's other ranks, which then do as it does. A failure of rank 0 reaches them too. */
+static gd_status next_job(const gd_search_worker *w, int claim_fd, gd_journal *j,
+                          gd_search_job *job, int *trial_fd, gd_status st, gd_error *err)
+{
+    slot_order o = {.status = st, .job.kind = GD_JOB_DONE};
+    if (gd_comm_rank(w->comm) == 0 && st == GD_OK && !(w->stop && *w->stop))
+        o.status = claim(w, claim_fd, j, &o.job, trial_fd, err);
+    if (gd_comm_size(w->comm) > 1) {
+        gd_status c = gd_comm_bcast(w->comm, &o, sizeof o, 0, err);
+        if (c != GD_OK)
+            return c;
+        if (o.status != GD_OK && gd_comm_rank(w->comm) > 0)
+            snprintf(err->message, GD_MSG_MAX, "the slot's rank 0 stopped");
+    }
+    *job = o.job;
+    return (gd_status)o.status;
+}
+
 gd_status gd_search_work(const gd_search_worker *w, gd_error *err)
 {
     gd_error scratch;
     err = err ? err : &scratch;
     if (!w || !w->dir || !w->fixed || !w->space || !w->opt)
         return gd_fail(err->message, GD_ERR_INVALID_ARGUMENT, "search: NULL argument");
+    bool leader = gd_comm_rank(w->comm) == 0;
     char path[4096];
     snprintf(path, sizeof path, "%s/.claim", w->dir);
-    int claim_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
-    if (claim_fd < 0)
-        return gd_fail(err->message, GD_ERR_IO, "%.200s: %s", path, strerror(errno));
+    int claim_fd = leader ? open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644) : -1;
+    gd_status st = GD_OK;
+    if (leader && claim_fd < 0)
+        st = gd_fail(err->message, GD_ERR_IO, "%.200s: %s", path, strerror(errno));
     snprintf(path, sizeof path, "%s/journal.jsonl", w->dir);
     gd_journal *j = NULL;
     /* One read of --data for the worker's life, not one per trial and ASHA promotion:
      * the trials of a study share --data and its CSV settings; a trial whose read settings
      * differ only replaces the cache's entry. */
     gd_data_cache *cache = NULL;
-    gd_status st = gd_data_cache_new(&cache, err);
     if (st == GD_OK)
+        st = gd_data_cache_new(&cache, err);
+    if (st == GD_OK && leader)
         st = gd_journal_open(&j, path, err);
-    while (st == GD_OK && !(w->stop && *w->stop)) {
+    for (;;) {
         gd_search_job job;
         int trial_fd = -1;
-        if ((st = claim(w, claim_fd, j, &job, &trial_fd, err)) != GD_OK || job.kind == GD_JOB_DONE)
+        if ((st = next_job(w, claim_fd, j, &job, &trial_fd, st, err)) != GD_OK ||
+            job.kind == GD_JOB_DONE)
             break;
-        if (job.kind == GD_JOB_WAIT)
+        if (job.kind == GD_JOB_WAIT && leader)
             nap();
         if (job.kind == GD_JOB_TRAIN) {
             st = run_trial(w, j, cache, &job, err);
-            close(trial_fd);
+            if (trial_fd >= 0)
+                close(trial_fd);
         }
     }
     gd_journal_close(j);
     gd_data_cache_free(cache);
-    close(claim_fd);
+    if (claim_fd >= 0)
+        close(claim_fd);
     return st;
 }
