@@ -280,7 +280,7 @@ gd_status gd_comm_sum_f32_ordered(gd_comm *c, float *buf, size_t n, float *scrat
         rc = MPI_Allgatherv(MPI_IN_PLACE, 0, MPI_DATATYPE_NULL, buf, c->counts, c->displs,
                             MPI_FLOAT, c->mpi);
     }
-    count(c, start, 2 * n * sizeof *buf);
+    count(c, start, n * sizeof *buf);
     return mpi_result(rc, "the ordered sum (MPI_Alltoallv, MPI_Allgatherv)", msg);
 #else
     (void)buf, (void)n, (void)scratch;

@@ -8,7 +8,7 @@
 /* What a group's gradient sums have cost so far (the scaling benchmark reads it). */
 typedef struct gd_comm_traffic {
     double seconds;  /* inside the sums */
-    uint64_t bytes;  /* this rank's buffer bytes reduced, counted once per pass over them */
+    uint64_t bytes;  /* the buffers summed (a ring moves 2 (N - 1) / N of them a rank) */
     uint64_t calls;
 } gd_comm_traffic;
 
