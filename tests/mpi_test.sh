@@ -163,6 +163,13 @@ same_figures bn1.txt bn4.txt && ok "... the one-process study's trials, to round
     || bad "... the one-process study's trials, to rounding"
 sed 's/0\.6/0.7/' bn4.txt >bn4-moved.txt
 same_figures bn1.txt bn4-moved.txt && bad "... a moved figure is caught" || ok "... a moved figure is caught"
+expect "ASHA, one process" 0 bnsearch "$GRADUS" --strategy asha --trials 9 --epochs 3 --out asha1
+expect "ASHA on 2 slots of 2 ranks" 0 bnsearch "$MPIRUN -np 4 $GRADUS" --ranks-per-trial 2 \
+    --strategy asha --trials 9 --epochs 3 --out asha4
+figures asha1/journal.jsonl >asha1.txt
+figures asha4/journal.jsonl >asha4.txt
+same_figures asha1.txt asha4.txt && ok "... promotes and prunes the one-process study's trials" \
+    || bad "... promotes and prunes the one-process study's trials"
 expect "--ranks-per-trial 2 on 3 ranks exits 2" 2 search "$MPIRUN -np 3 $GRADUS" --ranks-per-trial 2 --out r3
 contains "... naming the ranks to start" "$WORK/err" "not a multiple of 2; start mpirun -np 2 or 4"
 expect "--ranks-per-trial 2 without mpirun exits 2" 2 search "$GRADUS" --ranks-per-trial 2 --out r1
@@ -173,6 +180,8 @@ expect "--show under mpirun prints once" 0 $MPIRUN -np 2 "$GRADUS" search --show
 [ "$(grep -c '^random: 6 of 6' "$WORK/out")" -eq 1 ] && ok "... from rank 0 alone" || bad "... from rank 0 alone"
 if [ -n "$PLAIN" ]; then
     expect "a gradus built without MPI under mpirun -np 2 exits 2" 2 search "$MPIRUN -np 2 $PLAIN" --out plain
+    contains "... saying to build it with MPI" "$WORK/err" "built without MPI: build it with make MPI=1"
+    expect "... and its train too" 2 train "$MPIRUN -np 2 $PLAIN" --epochs 1 --out plaintrain
     contains "... saying to build it with MPI" "$WORK/err" "built without MPI: build it with make MPI=1"
 fi
 
