@@ -283,7 +283,10 @@ GD_API gd_tensor gd_model_gradients_flat(gd_model *m);
 
 /* A layer's activations, by name ("0", "2.1"): input, output and their gradients, viewed
  * with the batch of the last forward. Containers ("2" for a residual block) are layers
- * too. Valid until the next forward. */
+ * too. Valid until the next forward. The gradients are planned by their lifetime: the
+ * layers of a chain take their output gradients in turn from two shared buffers, so
+ * after backward only the model's input gradient and the last layers' hold theirs (an
+ * after-backward observer reads parameter gradients, which stay). */
 typedef struct gd_layer_info {
     const char *name;
     const char *kind; /* "linear", "relu", "batchnorm1d", "residual", ... */
