@@ -285,8 +285,9 @@ GD_API gd_tensor gd_model_gradients_flat(gd_model *m);
  * with the batch of the last forward. Containers ("2" for a residual block) are layers
  * too. Valid until the next forward. The gradients are planned by their lifetime: the
  * layers of a chain take their output gradients in turn from two shared buffers, so
- * after backward only the model's input gradient and the last layers' hold theirs (an
- * after-backward observer reads parameter gradients, which stay). */
+ * after backward only the model's input gradient and the first two layers' output
+ * gradients hold theirs (an after-backward observer reads parameter gradients, which
+ * stay). */
 typedef struct gd_layer_info {
     const char *name;
     const char *kind; /* "linear", "relu", "batchnorm1d", "residual", ... */

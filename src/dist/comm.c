@@ -221,13 +221,22 @@ gd_status gd_comm_allgather(gd_comm *c, const void *mine, size_t bytes, void *al
 #endif
 }
 
+#ifdef GD_WITH_MPI
+/* MPI counts elements in ints. */
+static gd_status countable(size_t n, char *msg)
+{
+    return n <= INT_MAX ? GD_OK
+                        : gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "a sum of %zu floats", n);
+}
+#endif
+
 gd_status gd_comm_sum_f32(gd_comm *c, float *buf, size_t n, char *msg)
 {
     if (c->size == 1)
         return GD_OK;
 #ifdef GD_WITH_MPI
-    if (n > INT_MAX)
-        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "a sum of %zu floats", n);
+    if (countable(n, msg) != GD_OK)
+        return GD_ERR_INVALID_ARGUMENT;
     double start = MPI_Wtime();
     gd_status st = mpi_result(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, c->mpi),
                               "MPI_Allreduce", msg);
@@ -253,8 +262,8 @@ gd_status gd_comm_sum_f32_ordered(gd_comm *c, float *buf, size_t n, float *scrat
     if (c->size == 1)
         return GD_OK;
 #ifdef GD_WITH_MPI
-    if (n > INT_MAX)
-        return gd_fail(msg, GD_ERR_INVALID_ARGUMENT, "a sum of %zu floats", n);
+    if (countable(n, msg) != GD_OK)
+        return GD_ERR_INVALID_ARGUMENT;
     double start = MPI_Wtime();
     int size = c->size, mine = c->rank;
     for (int r = 0; r < size; r++) {
