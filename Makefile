@@ -56,7 +56,14 @@ CFLAGS += -DGD_WITH_MPI $(shell pkg-config --cflags ompi-c)
 MPI_LIBS := $(shell pkg-config --libs ompi-c)
 endif
 LIB_CFLAGS := -fPIC -fvisibility=hidden -DGD_BUILDING_LIBRARY
-LDLIBS := $(OPENBLAS_LIBS) $(PKG_LIBS) $(MPI_LIBS) -lcjson -lpng -lz -lm
+# oneDNN's sgemm for the layers' products (src/core/gemm.c), where Debian's libdnnl-dev is
+# installed (scripts/install-deps.sh installs it); DNNL=0 builds with OpenBLAS's alone.
+DNNL ?= $(if $(wildcard /usr/include/oneapi/dnnl/dnnl.h),1,0)
+ifeq ($(DNNL),1)
+CFLAGS += -DGD_WITH_DNNL
+DNNL_LIBS := -ldnnl
+endif
+LDLIBS := $(OPENBLAS_LIBS) $(DNNL_LIBS) $(PKG_LIBS) $(MPI_LIBS) -lcjson -lpng -lz -lm
 
 LIB_SRC := $(sort $(wildcard src/*/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
@@ -170,7 +177,7 @@ install: $(STATIC) $(SHARED) $(CLI)
 	install -m 755 $(SHARED) $(DESTDIR)$(PREFIX)/lib/libgradus.so.$(VERSION)
 	ln -sf libgradus.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgradus.so.$(word 1,$(subst ., ,$(VERSION)))
 	ln -sf libgradus.so.$(VERSION) $(DESTDIR)$(PREFIX)/lib/libgradus.so
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@BLAS_LIBS@|$(OPENBLAS_LIBS)|' \
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@BLAS_LIBS@|$(OPENBLAS_LIBS) $(DNNL_LIBS)|' \
 	    gradus.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/gradus.pc
 
 # Installs into a temporary prefix and builds, links (shared and static, through

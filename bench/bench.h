@@ -5,8 +5,9 @@
 #ifndef GD_BENCH_H
 #define GD_BENCH_H
 
-#include <cblas.h>
 #include <gradus.h>
+
+#include "../src/core/internal.h" /* gd_sgemm: the products the layers use */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,7 +36,8 @@ static inline double bench_median(double *x, int n)
     return n % 2 ? x[n / 2] : 0.5 * (x[n / 2 - 1] + x[n / 2]);
 }
 
-/* The sgemm rate on a large square product (best of 5, after a warm-up): what the machine
+/* The sgemm rate on a large square product (best of 5, after a warm-up), through the
+ * library the layers use (gd_sgemm: oneDNN's, or OpenBLAS's without it): what the machine
  * can do at best on the current thread count. */
 static inline double bench_sgemm_gflops(int n)
 {
@@ -47,11 +49,11 @@ static inline double bench_sgemm_gflops(int n)
     }
     for (int i = 0; i < n * n; i++)
         a[i] = b[i] = 0.5f;
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+    gd_sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n);
     double best = 0;
     for (int rep = 0; rep < 5; rep++) {
         double t0 = bench_now();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1, a, n, b, n, 0, c, n);
+        gd_sgemm(false, false, n, n, n, 1, a, n, b, n, 0, c, n);
         double rate = 2.0 * n * n * (double)n / (bench_now() - t0) / 1e9;
         best = rate > best ? rate : best;
     }

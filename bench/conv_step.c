@@ -44,8 +44,8 @@ int main(int argc, char **argv)
     int runs = bench_threads(argc, argv, 3, threads);
     const char *coretype = getenv("OPENBLAS_CORETYPE");
     printf("CNN conv32-bn-relu-pool conv64-bn-relu-pool fc128-bn-relu-dropout fc10 on 1x28x28, "
-           "batch %d, SGD momentum 0.9 (OPENBLAS_CORETYPE=%s)\n",
-           batch, coretype ? coretype : "unset");
+           "batch %d, SGD momentum 0.9 (OPENBLAS_CORETYPE=%s; products: %s)\n",
+           batch, coretype ? coretype : "unset", gd_sgemm_backend());
     printf("%-8s %14s %12s %14s %14s\n", "threads", "samples/s", "ms/step", "step GFLOP/s",
            "of sgemm peak");
     for (int r = 0; r < runs; r++) {

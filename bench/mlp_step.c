@@ -24,10 +24,10 @@ static void run_gemms(void *ctx)
     for (int l = 0; l < 3; l++) {
         int in = dims[l], out = dims[l + 1];
         float *x = g->buf[l][0], *w = g->buf[l][1], *y = g->buf[l][2], *dw = g->buf[l][3];
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, batch, out, in, 1, x, in, w, in, 0, y, out);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, batch, 1, y, out, x, in, 0, dw, in);
+        gd_sgemm(false, true, batch, out, in, 1, x, in, w, in, 0, y, out);
+        gd_sgemm(true, false, out, in, batch, 1, y, out, x, in, 0, dw, in);
         if (l > 0)
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, batch, in, out, 1, y, out, w, in, 0, x, in);
+            gd_sgemm(false, false, batch, in, out, 1, y, out, w, in, 0, x, in);
     }
 }
 
@@ -74,8 +74,8 @@ int main(int argc, char **argv)
     int steps = argc > 2 ? atoi(argv[2]) : 200, threads[2];
     int runs = bench_threads(argc, argv, 3, threads);
     const char *coretype = getenv("OPENBLAS_CORETYPE");
-    printf("784-256-256-10 MLP, BatchNorm1d + ReLU, batch %d, SGD momentum 0.9 (OPENBLAS_CORETYPE=%s)\n",
-           batch, coretype ? coretype : "unset");
+    printf("784-256-256-10 MLP, BatchNorm1d + ReLU, batch %d, SGD momentum 0.9 (OPENBLAS_CORETYPE=%s; products: %s)\n",
+           batch, coretype ? coretype : "unset", gd_sgemm_backend());
     printf("%-8s %11s %9s %12s %20s %24s\n", "threads", "samples/s", "ms/step", "step GFLOP/s",
            "of 1024^3 sgemm peak", "of same products alone");
     for (int r = 0; r < runs; r++) {

@@ -4,7 +4,7 @@
 set -eu
 
 PACKAGES="build-essential pkg-config libopenblas-dev libopenblas0-openmp liblapacke-dev \
-libcjson-dev zlib1g-dev libpng-dev libcriterion-dev $*"
+libcjson-dev zlib1g-dev libpng-dev libcriterion-dev libdnnl-dev $*"
 
 missing=""
 for p in $PACKAGES; do

@@ -140,7 +140,9 @@ contains "the bad GRADUS_MEMORY_LIMIT message names it" "$WORK/err" "GRADUS_MEMO
 
 # ---------------------------------------------------------------- resume after kill -9
 RESUME_MODEL="linear(256) bn relu dropout(0.2) linear(10)"
-RESUME_FLAGS="--limit 20000 --val-size 2000 --epochs 4 --batch-size 64 --threads 2 --seed 7"
+# Epochs enough that the kill below, 0.3 s after the first epoch's line, comes mid-run on
+# a fast machine too (an epoch takes about 0.1 s here).
+RESUME_FLAGS="--limit 20000 --val-size 2000 --epochs 12 --patience 0 --batch-size 64 --threads 2 --seed 7"
 "$GRADUS" train --model "$RESUME_MODEL" $RESUME_FLAGS --out "$WORK/whole" >/dev/null 2>"$WORK/err" \
     && ok "uninterrupted reference run" || bad "uninterrupted reference run"
 # Started directly (not through a function, which would run in a subshell), so that $! is
@@ -152,7 +154,7 @@ sleep 0.3
 kill -9 $pid 2>/dev/null
 wait $pid 2>/dev/null
 lines=$(wc -l <"$WORK/killed/metrics.jsonl")
-[ "$lines" -lt 4 ] && ok "the run was killed mid-way (after $lines epoch(s))" || bad "the run finished before kill -9"
+[ "$lines" -lt 12 ] && ok "the run was killed mid-way (after $lines epoch(s))" || bad "the run finished before kill -9"
 expect "resume continues the killed run" 0 "$GRADUS" train --resume "$WORK/killed"
 # The checkpoints' tensors (after the 8-byte length and the JSON header, whose run state
 # holds timings) must be the same bytes.
@@ -163,7 +165,7 @@ tensors "$WORK/killed/checkpoint.safetensors" >"$WORK/killed.bin"
     && ok "resumed run ends bit-identical to the uninterrupted one (weights, optimiser, generator)" || bad "resumed checkpoint tensors differ"
 cmp -s "$WORK/whole/model.safetensors" "$WORK/killed/model.safetensors" \
     && ok "resumed run keeps the same best model" || bad "resumed best model differs"
-[ "$(wc -l <"$WORK/killed/metrics.jsonl")" -eq 4 ] && ok "metrics.jsonl has each epoch once after resume" || bad "metrics.jsonl after resume"
+[ "$(wc -l <"$WORK/killed/metrics.jsonl")" -eq 12 ] && ok "metrics.jsonl has each epoch once after resume" || bad "metrics.jsonl after resume"
 
 # ---------------------------------------------------------------- one writer per run folder
 # Two runs started at once (in the same second) with the default runs/DATE-TIME folder:

@@ -48,6 +48,13 @@ bool gd_numel_checked(int ndim, const int64_t *dims, int64_t *out);
 
 /* Threads for gradus's own loops (OpenMP), as set by gd_set_num_threads. */
 int gd_threads(void);
+
+/* gemm.c: C = alpha op(A) op(B) + beta C, row-major, on gd_threads() threads (inside a
+ * parallel region, on the calling thread alone): the layers' products. */
+void gd_sgemm(bool trans_a, bool trans_b, int m, int n, int k, float alpha, const float *a,
+              int lda, const float *b, int ldb, float beta, float *c, int ldc);
+/* Which library computes them, and with which of the CPU's instructions, for benchmarks. */
+const char *gd_sgemm_backend(void);
 /* Below this many elements an element-wise loop runs on one thread: waking the team
  * costs more than it saves. */
 #define GD_PARALLEL_MIN 32768

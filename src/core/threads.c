@@ -1,4 +1,5 @@
-/* One thread count for gradus's OpenMP loops and for OpenBLAS. */
+/* One thread count for gradus's OpenMP loops, OpenBLAS and oneDNN (whose products take
+ * the calling thread's OpenMP count). */
 #include "internal.h"
 
 #include <cblas.h>
@@ -10,6 +11,7 @@ void gd_set_num_threads(int n)
 {
     g_threads = n > 0 ? n : omp_get_num_procs();
     openblas_set_num_threads(g_threads);
+    omp_set_num_threads(g_threads);
 }
 
 int gd_get_num_threads(void) { return gd_threads(); }

@@ -24,7 +24,6 @@
  * another and OpenBLAS threads each product instead. */
 #include "layer.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <omp.h>
 #include <stdlib.h>
@@ -91,7 +90,7 @@ static gd_status conv_infer(gd_layer *l, gd_shape *out, char *msg)
         return gd_fail(msg, GD_ERR_SHAPE,
                        "conv2d %s: kernel %dx%d (dilation %d) does not fit input %lldx%lld padded by %d",
                        l->name, c->kh, c->kw, c->dil, (long long)c->h, (long long)c->w, c->pad);
-    /* cblas takes int sizes: a chunk's columns (fewer than CONV_MIN_COLS + a plane) must
+    /* the products take int sizes: a chunk's columns (fewer than CONV_MIN_COLS + a plane) must
      * fit one. */
     if (c->oh > INT32_MAX || c->ow > INT32_MAX || c->oh * c->ow > INT32_MAX - CONV_MIN_COLS)
         return gd_fail(msg, GD_ERR_SHAPE,
@@ -340,7 +339,7 @@ static void forward_chunk(conv2d *c, int64_t i0, int64_t count, int slot)
     const float *w = c->weight->value.data, *cols = patches(c, i0, count, slot);
     float *rows = chunk_rows(c, c->base.out, i0, count, slot);
     for (int g = 0; g < c->groups; g++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, (int)og, ld, (int)k, 1.0f,
+        gd_sgemm(false, false, (int)og, ld, (int)k, 1.0f,
                     w + g * og * k, (int)k, cols + g * k * ld, ld, 0.0f, rows + g * og * ld, ld);
     rows_to_output(c, rows, i0, count);
 }
@@ -361,7 +360,7 @@ static void backward_chunk(conv2d *c, int64_t i0, int64_t count, int slot, bool 
         db[o] = (first ? 0.0 : db[o]) + sum_floats(rows + o * ld, ld);
     const float *cols = patches(c, i0, count, slot);
     for (int g = 0; g < c->groups; g++)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)og, (int)k, ld, 1.0f,
+        gd_sgemm(false, true, (int)og, (int)k, ld, 1.0f,
                     rows + g * og * ld, ld, cols + g * k * ld, ld, first ? 0.0f : 1.0f,
                     dw + g * og * k, (int)k);
     if (!c->base.in_grad)
@@ -369,7 +368,7 @@ static void backward_chunk(conv2d *c, int64_t i0, int64_t count, int slot, bool 
     float *dcols = direct(c) ? c->base.in_grad + i0 * c->in * c->h * c->w
                              : c->cols + slot * slot_cols(c);
     for (int g = 0; g < c->groups; g++)
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, (int)k, ld, (int)og, 1.0f,
+        gd_sgemm(true, false, (int)k, ld, (int)og, 1.0f,
                     w + g * og * k, (int)k, rows + g * og * ld, ld, 0.0f, dcols + g * k * ld, ld);
     if (!direct(c))
         col2im(c, dcols, i0, count);
@@ -449,7 +448,7 @@ static const gd_layer_ops conv_ops = {
 static gd_status check_args(int64_t in, int64_t out, int kh, int kw, int stride, int padding,
                             int dilation, int groups, char *msg)
 {
-    /* cblas takes int sizes: channels and a weight row (in/groups kh kw) must fit one. */
+    /* the products take int sizes: channels and a weight row (in/groups kh kw) must fit one. */
     if (in < 1 || out < 1 || in > INT32_MAX || out > INT32_MAX)
         return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
                        "conv2d: channels must be between 1 and 2^31-1, got in=%lld out=%lld",

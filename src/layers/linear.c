@@ -2,7 +2,6 @@
  * Backward: dW = dy^T x, db = sum over the batch of dy, dx = dy W. */
 #include "layer.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -38,7 +37,7 @@ static gd_status linear_forward(gd_layer *l, const gd_pass *run)
             memcpy(l->out + i * lin->out, lin->bias->value.data, (size_t)lin->out * sizeof(float));
         beta = 1.0f;
     }
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, (int)n, (int)lin->out, (int)lin->in, 1.0f,
+    gd_sgemm(false, true, (int)n, (int)lin->out, (int)lin->in, 1.0f,
                 l->in, (int)lin->in, lin->weight->value.data, (int)lin->in, beta, l->out,
                 (int)lin->out);
     return GD_OK;
@@ -49,7 +48,7 @@ static void linear_backward(gd_layer *l, const gd_pass *run)
     linear *lin = GD_IMPL(linear, l);
     int n = (int)run->n, in = (int)lin->in, out = (int)lin->out;
     const float *dy = l->out_grad;
-    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, out, in, n, 1.0f, dy, out, l->in, in, 0.0f,
+    gd_sgemm(true, false, out, in, n, 1.0f, dy, out, l->in, in, 0.0f,
                 lin->weight->grad.data, in);
     if (lin->bias) {
         float *db = lin->bias->grad.data;
@@ -59,7 +58,7 @@ static void linear_backward(gd_layer *l, const gd_pass *run)
                 db[j] += dy[(int64_t)i * out + j];
     }
     if (l->in_grad)
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, in, out, 1.0f, dy, out,
+        gd_sgemm(false, false, n, in, out, 1.0f, dy, out,
                     lin->weight->value.data, in, 0.0f, l->in_grad, in);
 }
 
@@ -86,7 +85,7 @@ static const gd_layer_ops linear_ops = {
 gd_status gd_linear_create(gd_layer **out, int64_t in_features, int64_t out_features, bool bias,
                            char *msg)
 {
-    /* cblas takes int sizes. */
+    /* the products take int sizes. */
     if (in_features < 1 || out_features < 1 || in_features > INT32_MAX || out_features > INT32_MAX)
         return gd_fail(msg, GD_ERR_INVALID_ARGUMENT,
                        "linear: features must be between 1 and 2^31-1, got in=%lld out=%lld",
