@@ -90,7 +90,7 @@ int load_model_for(const char *cmd, const char *path, const gd_dataset *ds, gd_m
     int64_t dims[GD_MAX_DIMS];
     int ndim = gd_dataset_sample_shape(ds, dims);
     gd_error err;
-    gd_status st = gd_model_load_as(m, pre, path, ndim, dims, EVAL_BATCH, &err);
+    gd_status st = gd_model_load_for_inference(m, pre, path, ndim, dims, EVAL_BATCH, &err);
     return st == GD_OK ? EXIT_OK : fail_status(cmd, st, err.message);
 }
 

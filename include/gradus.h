@@ -656,6 +656,14 @@ GD_API gd_status gd_model_load(gd_model **out, gd_preprocess **pre, const char *
 GD_API gd_status gd_model_load_as(gd_model **out, gd_preprocess **pre, const char *path,
                                   int ndim, const int64_t *sample_dims, int64_t max_batch,
                                   gd_error *err);
+/* gd_model_load_as for forward passes only (evaluation, prediction): each chain's outputs
+ * take turns in two buffers and no gradient is planned, a fraction of the memory a
+ * training plan needs (the CNN of bench/compare_cnn.sh at batch 256: 63 MB against 181
+ * MB). The outputs are the same bits; gd_model_backward then fails. */
+GD_API gd_status gd_model_load_for_inference(gd_model **out, gd_preprocess **pre,
+                                             const char *path, int ndim,
+                                             const int64_t *sample_dims, int64_t max_batch,
+                                             gd_error *err);
 
 /* A checkpoint: the model file's content plus the optimiser's state and step count, the
  * model's generator, and the caller's epoch, so that a run resumes bit for bit. */

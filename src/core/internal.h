@@ -35,6 +35,7 @@ typedef struct gd_arena {
     float *base;
     size_t used;   /* floats */
     bool overflow; /* a size or the total wrapped: the plan is void (sticky) */
+    bool forward_only; /* an inference plan: no gradients, outputs by their lifetime */
 } gd_arena;
 
 float *gd_arena_take(gd_arena *a, size_t floats);

@@ -218,12 +218,15 @@ static gd_status metadata_dims(const gd_st_file *f, const char *key, int64_t dim
  * to lack them). The message, in the file's msg, is copied for the model. */
 typedef struct file_check {
     const gd_st_file *f;
-    bool failed; /* its message is in f->msg */
+    bool failed;       /* its message is in f->msg */
+    bool forward_only; /* the model is for inference: planned so before it allocates */
 } file_check;
 
 static gd_status check_before_allocating(void *ctx, const gd_model *m, char *msg)
 {
     file_check *c = ctx;
+    if (c->forward_only) /* the model being built, handed over as const for the check */
+        gd_model_mark_forward_only((gd_model *)m);
     gd_status st = gd_model_file_check(c->f, m);
     c->failed = st != GD_OK;
     if (c->failed)
@@ -269,7 +272,7 @@ static gd_status input_shape(const gd_st_file *f, const char *spec, given_shape 
 }
 
 static gd_status build_model(const gd_st_file *f, given_shape given, int64_t max_batch,
-                             gd_model **m)
+                             bool forward_only, gd_model **m)
 {
     const char *spec = gd_st_metadata(f, "gradus.spec");
     if (!spec)
@@ -281,7 +284,7 @@ static gd_status build_model(const gd_st_file *f, given_shape given, int64_t max
     if (st != GD_OK)
         return st;
     gd_error e;
-    file_check check = {.f = f};
+    file_check check = {.f = f, .forward_only = forward_only};
     if ((st = gd_model_from_spec_checked(m, spec, 0, ndim, dims, max_batch,
                                          check_before_allocating, &check, &e)) == GD_OK)
         return GD_OK;
@@ -322,14 +325,32 @@ static gd_status restore_preprocess(const gd_st_file *f, const gd_model *m, gd_p
     return st;
 }
 
+static gd_status load(gd_model **out, gd_preprocess **pre, const char *path, int ndim,
+                      const int64_t *sample_dims, int64_t max_batch, bool forward_only,
+                      gd_error *err);
+
 gd_status gd_model_load(gd_model **out, gd_preprocess **pre, const char *path, int64_t max_batch,
                         gd_error *err)
 {
-    return gd_model_load_as(out, pre, path, 0, NULL, max_batch, err);
+    return load(out, pre, path, 0, NULL, max_batch, false, err);
 }
 
 gd_status gd_model_load_as(gd_model **out, gd_preprocess **pre, const char *path, int ndim,
                            const int64_t *sample_dims, int64_t max_batch, gd_error *err)
+{
+    return load(out, pre, path, ndim, sample_dims, max_batch, false, err);
+}
+
+gd_status gd_model_load_for_inference(gd_model **out, gd_preprocess **pre, const char *path,
+                                      int ndim, const int64_t *sample_dims, int64_t max_batch,
+                                      gd_error *err)
+{
+    return load(out, pre, path, ndim, sample_dims, max_batch, true, err);
+}
+
+static gd_status load(gd_model **out, gd_preprocess **pre, const char *path, int ndim,
+                      const int64_t *sample_dims, int64_t max_batch, bool forward_only,
+                      gd_error *err)
 {
     char local[GD_MSG_MAX];
     char *msg = err ? err->message : local;
@@ -352,7 +373,7 @@ gd_status gd_model_load_as(gd_model **out, gd_preprocess **pre, const char *path
     gd_preprocess *p = NULL;
     gd_status st = gd_st_read(&f, path, msg);
     if (st == GD_OK)
-        st = build_model(&f, (given_shape){ndim, sample_dims}, max_batch, &m);
+        st = build_model(&f, (given_shape){ndim, sample_dims}, max_batch, forward_only, &m);
     if (st == GD_OK && pre)
         st = restore_preprocess(&f, m, &p);
     if (st == GD_OK) {

@@ -24,7 +24,8 @@ gd_named_tensor *gd_layer_declare(gd_layer *l, const char *suffix, gd_tensor_rol
 }
 
 gd_status gd_layer_plan_into(gd_layer *l, const gd_shape *in_shape, float *in, float *in_grad,
-                             float *const *out_grad, gd_arena *a, int64_t max_batch, char *msg)
+                             float *const *out, float *const *out_grad, gd_arena *a,
+                             int64_t max_batch, char *msg)
 {
     l->in_shape = *in_shape;
     l->in = in;
@@ -35,7 +36,7 @@ gd_status gd_layer_plan_into(gd_layer *l, const gd_shape *in_shape, float *in, f
     if (st != GD_OK)
         return st;
     size_t floats = gd_arena_count(a, max_batch, gd_shape_numel(&l->out_shape));
-    l->out = gd_arena_take(a, floats);
+    l->out = out ? *out : gd_arena_take(a, floats);
     l->out_grad = out_grad ? *out_grad : gd_arena_take(a, floats);
     if (l->ops->reserve)
         l->ops->reserve(l, a, max_batch);
@@ -45,7 +46,7 @@ gd_status gd_layer_plan_into(gd_layer *l, const gd_shape *in_shape, float *in, f
 gd_status gd_layer_plan(gd_layer *l, const gd_shape *in_shape, float *in, float *in_grad,
                         gd_arena *a, int64_t max_batch, char *msg)
 {
-    return gd_layer_plan_into(l, in_shape, in, in_grad, NULL, a, max_batch, msg);
+    return gd_layer_plan_into(l, in_shape, in, in_grad, NULL, NULL, a, max_batch, msg);
 }
 
 gd_status gd_layer_plan_fits(const gd_layer *l, const gd_arena *a, int64_t max_batch, char *msg)

@@ -79,11 +79,13 @@ gd_named_tensor *gd_layer_declare(gd_layer *l, const char *suffix, gd_tensor_rol
 /* Plans l for inputs of in_shape at in (gradient to in_grad, may be NULL). */
 gd_status gd_layer_plan(gd_layer *l, const gd_shape *in_shape, float *in, float *in_grad,
                         gd_arena *a, int64_t max_batch, char *msg);
-/* The same, a leaf's output gradient at *out_grad (room for its max_batch outputs; NULL
- * in a measuring pass, like everything the arena gives then) rather than from the arena;
- * a container ignores it and plans its own. */
+/* The same, a leaf's output at *out and its gradient at *out_grad where those are given
+ * (room for its max_batch outputs; NULL in a measuring pass, like everything the arena
+ * gives then, and *out_grad NULL for none) rather than from the arena; a container
+ * ignores them and plans its own. */
 gd_status gd_layer_plan_into(gd_layer *l, const gd_shape *in_shape, float *in, float *in_grad,
-                             float *const *out_grad, gd_arena *a, int64_t max_batch, char *msg);
+                             float *const *out, float *const *out_grad, gd_arena *a,
+                             int64_t max_batch, char *msg);
 /* GD_ERR_LIMIT naming l when what l took from the arena wrapped (a->overflow). */
 gd_status gd_layer_plan_fits(const gd_layer *l, const gd_arena *a, int64_t max_batch, char *msg);
 void gd_layer_free(gd_layer *l);

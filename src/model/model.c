@@ -375,7 +375,7 @@ static gd_status allocate_tensors(gd_model *m)
 
 gd_status gd_model_plan(gd_model *m, size_t *floats)
 {
-    gd_arena a = {.base = m->activations};
+    gd_arena a = {.base = m->activations, .forward_only = m->forward_only};
     size_t in_floats = gd_arena_count(&a, m->max_batch, gd_shape_numel(&m->in_shape));
     m->input = gd_arena_take(&a, in_floats);
     m->input_grad = gd_arena_take(&a, in_floats);
@@ -434,6 +434,12 @@ static gd_status allocate_model(gd_model *m)
         return gd_fail(m->msg, GD_ERR_NO_MEMORY, "out of memory for %zu activation floats (batch %lld)",
                        floats, (long long)m->max_batch);
     return gd_model_plan(m, &floats);
+}
+
+void gd_model_mark_forward_only(gd_model *m)
+{
+    if (!m->built)
+        m->forward_only = true;
 }
 
 /* Undoes a failed build, so that the model can be fixed and built again. */
@@ -585,6 +591,9 @@ gd_tensor *gd_model_output_grad(gd_model *m) { return &m->output_grad; }
 
 gd_status gd_model_backward(gd_model *m)
 {
+    if (m->forward_only)
+        return gd_fail(m->msg, GD_ERR_STATE, "backward: the model is planned for inference "
+                       "only (no gradients)");
     if (!m->has_run)
         return gd_fail(m->msg, GD_ERR_STATE, "backward needs a successful forward first");
     gd_layer_backward(m->root, &m->run);

@@ -14,6 +14,7 @@ struct gd_model {
     int nadded; /* layers added so far, containers included: at most GD_MAX_LAYERS */
     gd_rng *rng;
     bool built, training, input_grad_wanted, has_run;
+    bool forward_only; /* planned for inference: no gradients (gd_model_mark_forward_only) */
     gd_shape in_shape;
     int64_t max_batch;
 
@@ -79,6 +80,11 @@ gd_status gd_model_plan(gd_model *m, size_t *floats);
 void gd_model_set_shard(gd_model *m, int64_t first, int64_t total);
 /* Batch norm's statistics over every rank of sync->comm (NULL: this batch's alone). */
 void gd_model_set_stat_sync(gd_model *m, const gd_stat_sync *sync);
+
+/* Before its build: plan the model for forward passes only (evaluation, the test of a
+ * run), its outputs by their lifetime and no gradients, a fraction of a training plan's
+ * memory; backward then fails (gd_model_load_for_inference). */
+void gd_model_mark_forward_only(gd_model *m);
 
 size_t gd_model_buffers_bytes(const gd_model *m);
 void gd_model_copy_buffers(gd_model *m, unsigned char *block, bool save);

@@ -304,7 +304,10 @@ gd_status gd_run_test(gd_run *run, gd_evaluation *out)
         char path[GD_PATH_MAX];
         gd_model_free(run->model);
         run->model = NULL;
-        st = gd_model_load(&best, NULL, gd_run_path(run, "model.safetensors", path), 256, &err);
+        /* Forward passes alone: a fraction of a training plan's memory, which at this
+         * batch would be the run's peak. */
+        st = gd_model_load_for_inference(&best, NULL, gd_run_path(run, "model.safetensors", path),
+                                         0, NULL, 256, &err);
     }
     if (st == GD_OK)
         st = test_confusion(run, best, &err);
