@@ -77,9 +77,6 @@ void gd_parallel_free(gd_parallel *p)
     free(p);
 }
 
-int gd_parallel_rank(const gd_run *run) { return run->par ? run->par->rank : 0; }
-int gd_parallel_ranks(const gd_run *run) { return run->par ? run->par->ranks : 1; }
-
 /* Every rank's status: the first failure (rank 0's if it failed, else the lowest failing
  * rank's, named) for all, so that no rank waits in a collective another has left. */
 gd_status gd_parallel_agree(gd_run *run, gd_status st)
@@ -142,8 +139,8 @@ gd_status gd_parallel_share_buffers(gd_run *run)
 static gd_status check_shards(gd_run *run)
 {
     int64_t n = gd_dataset_size(run->train), b = run->settings.batch_size;
-    int64_t last = gd_loader_batches(run->loader) * b > n ? n % b : b;
-    int64_t smallest = last < b ? last : b, least = run->batchnorm && !run->settings.sync_bn ? 2 : 1;
+    int64_t smallest = gd_loader_batches(run->loader) * b > n ? n % b : b; /* the last */
+    int64_t least = run->batchnorm && !run->settings.sync_bn ? 2 : 1;
     int ranks = run->par->ranks;
     if (smallest / ranks >= least)
         return GD_OK;

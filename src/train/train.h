@@ -65,8 +65,6 @@ struct gd_run {
  * one) every call is a no-op or the one-process way. */
 gd_status gd_parallel_create(gd_run *run, gd_comm *comm); /* no collective */
 void gd_parallel_free(gd_parallel *p);
-int gd_parallel_rank(const gd_run *run);
-int gd_parallel_ranks(const gd_run *run);
 /* Every rank's status; the first failure, named by its rank, for all. */
 gd_status gd_parallel_agree(gd_run *run, gd_status st);
 /* Rank 0's fitted preprocessing statistics for every rank. */
